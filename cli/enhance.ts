@@ -1,0 +1,23 @@
+// `enhance <command> …`: one entry point over the same core the app uses.
+interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+const commands: Record<string, Command> = {
+  train: { summary: 'train or fine-tune a model on a folder of photos', load: () => import('./commands/train.ts') },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: enhance <command> [options]   (enhance <command> --help for its options)\n\n${rows.join('\n')}\n`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const command = name === undefined ? undefined : commands[name];
+if (!command) {
+  process.stderr.write(name && name !== '--help' ? `enhance: unknown command '${name}'\n\n${usage()}` : usage());
+  process.exitCode = name && name !== '--help' ? 2 : 0;
+} else {
+  process.exitCode = await (await command.load()).run(rest);
+}

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../trainer/backends/select-backend.ts';
+import { trainRun } from '../trainer/fit/train-run.ts';
+import { readCheckpoint } from '../trainer/fit/checkpoint.ts';
+import { syntheticSource } from '../trainer/data/synthetic-source.ts';
+import { LocalGradEngine } from '../trainer/fit/grad-engine.ts';
+import { WorkerGradEngine } from '../trainer/fit/worker-grad-engine.ts';
+import { ParamLayout } from '../trainer/fit/param-layout.ts';
+import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
+import { initialValues } from '../trainer/models/tf-model.ts';
+import type { Batch } from '../trainer/fit/batch.ts';
+import type { Callback } from '../trainer/fit/learner.ts';
+
+const tiny: ModelSpec = { kind: 'unet', options: { task: 'decrappify', scale: 1, widths: [8, 16, 32] } };
+const { backend } = await selectBackend('wasm');
+
+function groupSlice(layout: ParamLayout, w: Float32Array, group: string): Float32Array {
+  return Float32Array.from(layout.names.flatMap((n, i) => (n.startsWith(`${group}/`) ? [...layout.view(w, i)] : [])));
+}
+
+test('a frozen encoder stays bit-identical in its stage and changes once unfrozen', async () => {
+  const snapshots: Float32Array[] = [];
+  const snap: Callback = { afterEpoch: (l) => void snapshots.push(l.o.weights.slice()) };
+  const def = buildModel(tiny);
+  const layout = new ParamLayout(def.params);
+  const initial = new Float32Array(layout.total);
+  def.params.forEach((p, i) => initial.set(initialValues(p, 1), layout.offsets[i]));
+  await trainRun({
+    spec: tiny, loss: { kind: 'mse' }, backend, seed: 1, callbacks: [snap],
+    data: syntheticSource({ batchSize: 4, cropPx: 16, batchesPerEpoch: 4 }),
+    stages: [{ epochs: 1, lr: 1e-2, freeze: ['encoder'] }, { epochs: 1, lr: 1e-3 }],
+  });
+  const enc0 = groupSlice(layout, initial, 'encoder');
+  assert.ok(enc0.length > 0);
+  assert.deepEqual(groupSlice(layout, snapshots[0], 'encoder'), enc0, 'encoder changed while frozen');
+  assert.notDeepEqual(groupSlice(layout, snapshots[0], 'decoder'), groupSlice(layout, initial, 'decoder'), 'decoder did not train');
+  assert.notDeepEqual(groupSlice(layout, snapshots[1], 'encoder'), enc0, 'encoder did not train after unfreezing');
+});
+
+test('a tiny U-Net overfits one tiny batch (loss falls at least 10×)', async () => {
+  const losses: number[] = [];
+  await trainRun({
+    spec: tiny, loss: { kind: 'mse' }, backend, seed: 2,
+    data: syntheticSource({ batchSize: 2, cropPx: 16, batchesPerEpoch: 25, sameBatch: true, noiseStd: 0.2 }),
+    stages: [{ epochs: 6, lr: 1e-2 }],
+    onEvent: (e) => void (e.kind === 'batch' && losses.push(e.loss)),
+  });
+  const first = losses[0];
+  const last = Math.min(...losses.slice(-5));
+  assert.ok(first / last >= 10, `loss went from ${first} to ${last}`);
+});
+
+test('a killed run resumes from its checkpoint and ends with the same weights as an uninterrupted one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enhance-resume-'));
+  try {
+    const child = join(import.meta.dirname, 'helpers', 'train-child.ts');
+    const run = (ckpt: string, out: string) =>
+      JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', child, ckpt, out, '4'], { encoding: 'utf8' }).trim().split('\n').pop()!);
+    const straight = run(join(dir, 'a.ckpt'), join(dir, 'a.bin'));
+    assert.equal(straight.resumedFromEpoch, null);
+
+    const ckpt = join(dir, 'b.ckpt');
+    const victim = spawn(process.execPath, ['--import', 'tsx', child, ckpt, join(dir, 'b.bin'), '4'], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (existsSync(ckpt)) {
+          clearInterval(poll);
+          victim.kill('SIGKILL');
+          resolve();
+        }
+      }, 5);
+      victim.once('exit', () => {
+        clearInterval(poll);
+        reject(new Error('the run ended before it could be killed'));
+      });
+    });
+    await new Promise((r) => victim.once('exit', r));
+    assert.ok(!existsSync(join(dir, 'b.bin')), 'the killed run must not have finished');
+    const killedAt = readCheckpoint(ckpt).state.epochsDone;
+    assert.ok(killedAt >= 1 && killedAt < 4);
+    const resumed = run(ckpt, join(dir, 'b.bin'));
+    assert.equal(resumed.resumedFromEpoch, killedAt);
+    assert.deepEqual(readFileSync(join(dir, 'b.bin')), readFileSync(join(dir, 'a.bin')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a non-finite loss stops training, keeps the last good checkpoint and says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enhance-nan-'));
+  try {
+    const good = syntheticSource({ batchSize: 2, cropPx: 16, batchesPerEpoch: 3 });
+    const data = {
+      batchesPerEpoch: 3,
+      batch(epoch: number, index: number): Batch {
+        const b = good.batch(epoch, index) as Batch;
+        if (epoch === 1 && index === 1) b.x[5] = NaN;
+        return b;
+      },
+    };
+    const ckpt = join(dir, 'run.ckpt');
+    const r = await trainRun({ spec: tiny, loss: { kind: 'mse' }, backend, data, stages: [{ epochs: 3, lr: 1e-3 }], checkpointPath: ckpt });
+    assert.equal(r.completed, false);
+    assert.match(r.stoppedBecause ?? '', /loss became NaN at epoch 2 batch 2.*last checkpoint \(epoch 1\) is kept/);
+    const c = readCheckpoint(ckpt);
+    assert.equal(c.state.epochsDone, 1);
+    assert.ok(c.weights.every(Number.isFinite));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two data-parallel workers give the gradient of one engine on the whole batch', async () => {
+  const def = buildModel(tiny);
+  const layout = new ParamLayout(def.params);
+  const weights = new Float32Array(new SharedArrayBuffer(layout.total * 4));
+  def.params.forEach((p, i) => weights.set(initialValues(p, 5), layout.offsets[i]));
+  const batch = syntheticSource({ batchSize: 5, cropPx: 16, batchesPerEpoch: 1 }).batch(0, 0) as Batch;
+  const all = layout.names.map((_, i) => i);
+  const local = new LocalGradEngine(tiny, { kind: 'mse' }, weights);
+  const g1 = new Float32Array(layout.total);
+  const before = tf.memory().numTensors;
+  const l1 = await local.lossAndGrads(batch, all, all, g1);
+  assert.equal(tf.memory().numTensors, before, 'a training step leaked tensors');
+  await local.dispose();
+  const par = await WorkerGradEngine.start({ spec: tiny, lossSpec: { kind: 'mse' }, backend, layout, weights, workers: 2 });
+  const g2 = new Float32Array(layout.total);
+  const l2 = await par.lossAndGrads(batch, all, all, g2);
+  await par.dispose();
+  assert.ok(Math.abs(l1 - l2) <= 1e-5 * Math.abs(l1));
+  let maxDiff = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < g1.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(g1[i] - g2[i]));
+    maxAbs = Math.max(maxAbs, Math.abs(g1[i]));
+  }
+  assert.ok(maxAbs > 0 && maxDiff / maxAbs <= 1e-5, `relative gradient difference ${maxDiff / maxAbs}`);
+});
