@@ -156,9 +156,17 @@ export class Learner {
         let lossSum = 0;
         try {
           await this.run('beforeEpoch');
+          // The next batch is prepared while this one trains (sharp works off the JS thread).
+          const fetch = (b: number) => {
+            const p = Promise.resolve(this.o.data.batch(e, b));
+            p.catch(() => {});
+            return p;
+          };
+          let next = fetch(0);
           for (let b = 0; b < this.o.data.batchesPerEpoch; b++) {
             this.batchIndex = b;
-            this.batch = await this.o.data.batch(e, b);
+            this.batch = await next;
+            if (b + 1 < this.o.data.batchesPerEpoch) next = fetch(b + 1);
             try {
               await this.run('beforeBatch');
               await this.step(this.batch);

@@ -57,7 +57,7 @@ export class TfModel<O = unknown> {
 
   constructor(readonly def: ModelDef<O>, seed = 0) {
     for (const spec of def.params) {
-      this.params.set(spec.name, tf.variable(tf.tensor(initialValues(spec, seed), spec.shape), true, spec.name));
+      this.params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(initialValues(spec, seed), spec.shape), true, spec.name)));
     }
     this.ops = tfOps(this.params);
   }

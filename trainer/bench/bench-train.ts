@@ -1,0 +1,77 @@
+// npm run bench:train [-- --quick] [--backends wasm,cpu] [--batch 8] [--steps N]
+// Trains the reference U-Net (1.84 M parameters, 64×64 crops, AdamW) for a fixed number of steps on
+// every backend that starts here; each row runs in its own process, since a TF.js backend is per process.
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { backendOrder, type BackendChoice, selectBackend } from '../backends/select-backend.ts';
+import { trainRun } from '../fit/train-run.ts';
+import { syntheticSource } from '../data/synthetic-source.ts';
+import { referenceUNetOptions } from '../models/unet.ts';
+
+interface Row { backend: string; workers: number; batch: number; steps: number; imgPerSec: number; note?: string }
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    backends: { type: 'string' },
+    batch: { type: 'string' },
+    steps: { type: 'string' },
+    row: { type: 'string' },
+  },
+});
+
+async function runRow(backend: BackendChoice, workers: number, batch: number, steps: number): Promise<Row> {
+  const sel = await selectBackend(backend);
+  process.stderr.write(`${sel.line}\n`);
+  // Two warm-up steps (kernel set-up, XNNPACK operator caches), then one-step epochs that are timed.
+  const warmup = 2;
+  const r = await trainRun({
+    spec: { kind: 'unet', options: referenceUNetOptions },
+    loss: { kind: 'mse' },
+    data: syntheticSource({ batchSize: batch, cropPx: 64, batchesPerEpoch: 1 }),
+    stages: [{ epochs: warmup + steps, lr: 1e-3 }],
+    backend: sel.backend,
+    workers,
+  });
+  const timed = r.history.slice(warmup);
+  const timedImgPerSec = (timed.length * batch) / timed.reduce((a, h) => a + h.seconds, 0);
+  return { backend, workers, batch, steps, imgPerSec: timedImgPerSec };
+}
+
+if (values.row) {
+  const [b, w, n, s] = values.row.split(':');
+  process.stdout.write(JSON.stringify(await runRow(b as BackendChoice, Number(w), Number(n), Number(s))) + '\n');
+} else {
+  const quick = values.quick;
+  const wanted = (values.backends?.split(',') ?? backendOrder) as BackendChoice[];
+  const batch = Number(values.batch ?? 8);
+  const rows: Row[] = [];
+  for (const backend of wanted) {
+    // The pure-JS backend takes about a minute per step on this model: one step says enough.
+    const steps = Number(values.steps ?? (backend === 'cpu' ? 1 : quick ? 3 : 10));
+    const configs = backend === 'wasm' ? [0, 2] : [0];
+    for (const workers of configs) {
+      if (backend === 'cpu' && quick) {
+        rows.push({ backend, workers, batch, steps: 0, imgPerSec: NaN, note: 'skipped with --quick (≈0.015 img/s)' });
+        continue;
+      }
+      try {
+        const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--row', `${backend}:${workers}:${batch}:${steps}`],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        rows.push(JSON.parse(out.trim().split('\n').pop()!));
+      } catch (err) {
+        const stderr = String((err as { stderr?: string }).stderr ?? err);
+        rows.push({ backend, workers, batch, steps: 0, imgPerSec: NaN, note: stderr.match(/no TF\.js backend could start: (.*)/)?.[1] ?? stderr.trim().split('\n').pop() });
+      }
+      const r = rows[rows.length - 1];
+      process.stderr.write(`${r.backend}${r.workers ? ` ×${r.workers} workers` : ''}: ${Number.isNaN(r.imgPerSec) ? r.note : `${r.imgPerSec.toFixed(2)} img/s`}\n`);
+    }
+  }
+  console.log('\nbackend     workers  batch  steps  img/s');
+  for (const r of rows) {
+    console.log(`${r.backend.padEnd(11)} ${String(r.workers).padStart(7)} ${String(r.batch).padStart(6)} ${String(r.steps).padStart(6)}  ${
+      Number.isNaN(r.imgPerSec) ? `-  (${r.note})` : r.imgPerSec.toFixed(2)}`);
+  }
+  console.log(JSON.stringify({ bench: 'train', model: 'unet-32-64-128-256', cropPx: 64, results: rows.map((r) => ({
+    backend: r.backend, workers: r.workers, batch: r.batch, imgPerSec: Number.isNaN(r.imgPerSec) ? null : Number(r.imgPerSec.toFixed(3)), ...(r.note ? { note: r.note } : {}) })) }));
+}
