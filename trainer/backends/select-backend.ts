@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 export const backendOrder = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -21,6 +23,13 @@ function why(err: unknown): string {
 }
 
 /** Dawn from the npm package, or from ENHANCE_DAWN_NODE on a machine that only has a bundle (gpu-carry). */
+/** Dawn needs a Vulkan loader on Linux; without one it prints a stack trace and finds no adapter. */
+function vulkanLoaderMissing(): boolean {
+  if (process.platform !== 'linux') return false;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu'];
+  return !dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
 async function loadDawn(): Promise<typeof import('webgpu')> {
   const path = process.env.ENHANCE_DAWN_NODE;
   return path ? require(path) : import('webgpu');
@@ -35,6 +44,7 @@ async function tryBackend(b: BackendChoice): Promise<void> {
       await import('@tensorflow/tfjs-node' as string);
       break;
     case 'webgpu': {
+      if (vulkanLoaderMissing()) throw Object.assign(new Error('no Vulkan loader (libvulkan.so.1)'), { code: 'NO_ADAPTER' });
       const { create, globals } = await loadDawn();
       const gpu = create([]);
       const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -73,7 +83,7 @@ export async function selectBackend(force?: BackendChoice): Promise<BackendSelec
       return { backend: b, skipped, line: `backend: ${b}${force ? ' (forced)' : ''}${reasons ? ` (skipped ${reasons})` : ''}` };
     } catch (err) {
       const e = err as { code?: string };
-      skipped.push({ backend: b, why: e?.code === 'NO_ADAPTER' ? 'no GPU adapter' : why(err) });
+      skipped.push({ backend: b, why: e?.code === 'NO_ADAPTER' ? `no GPU adapter${(err as Error).message === 'no adapter' ? '' : `: ${(err as Error).message}`}` : why(err) });
     }
   }
   throw new Error(`no TF.js backend could start: ${skipped.map((s) => `${s.backend}: ${s.why}`).join('; ')}`);

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.ts';
 import type { ModelSpec } from '../models/build-model.ts';
 
 export interface CheckpointState {
@@ -41,18 +42,7 @@ export function writeCheckpoint(path: string, c: Checkpoint): void {
   const pre = Buffer.alloc(12);
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(header.length, 8);
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const part of [pre, header, c.weights, c.m, c.v, c.steps]) {
-      const bytes = part instanceof Buffer ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-      writeSync(fd, bytes);
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomic(path, [pre, header, c.weights, c.m, c.v, c.steps]);
 }
 
 export function readCheckpoint(path: string): Checkpoint {

@@ -7,7 +7,7 @@ export class ParamRegistry {
   conv(name: string, kernelPx: number, inCh: number, outCh: number, gain = 1): string {
     const fanIn = kernelPx * kernelPx * inCh;
     this.specs.push({ name: `${name}/kernel`, shape: [kernelPx, kernelPx, inCh, outCh], fanIn,
-      init: gain === 1 ? 'he-normal' : { kind: 'he-normal-scaled', gain } });
+      init: gain === 1 ? 'he-normal' : gain === 0 ? 'zeros' : { kind: 'he-normal-scaled', gain } });
     this.specs.push({ name: `${name}/bias`, shape: [outCh], fanIn, init: 'zeros' });
     return name;
   }
@@ -29,6 +29,8 @@ export interface ResBlockOptions {
   stride?: 1 | 2;
   act?: Activation;
   kernelPx?: 1 | 3;
+  /** Start as the identity (or as zero when channels change): for a network's last blocks, so an untrained model returns its input. */
+  zeroInit?: boolean;
 }
 
 /**
@@ -41,8 +43,8 @@ export function resBlock(reg: ParamRegistry, name: string, o: ResBlockOptions): 
   const k = o.kernelPx ?? 3;
   const conv1 = reg.conv(`${name}/conv1`, k, o.inCh, o.outCh);
   // A small second conv makes each block start near the identity, which keeps deep stacks trainable.
-  const conv2 = reg.conv(`${name}/conv2`, k, o.outCh, o.outCh, 0.2);
-  const idConv = o.inCh === o.outCh ? undefined : reg.conv(`${name}/idconv`, 1, o.inCh, o.outCh);
+  const conv2 = reg.conv(`${name}/conv2`, k, o.outCh, o.outCh, o.zeroInit ? 0 : 0.2);
+  const idConv = o.inCh === o.outCh ? undefined : reg.conv(`${name}/idconv`, 1, o.inCh, o.outCh, o.zeroInit ? 0 : 1);
   return {
     forward<T>(ops: Ops<T>, x: T): T {
       const y = ops.conv2d(ops.act(ops.conv2d(x, conv1, 1), act), conv2, stride);

@@ -45,8 +45,10 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
     ups.push(resBlock(reg, `decoder/up${i + 1}`, { inCh, outCh: w[level - 1], act: o.act }));
     if (o.crossConnections) crosses.push(resBlock(reg, `decoder/cross${i + 1}`, { inCh: w[level - 1], outCh: w[level - 1], act: o.act }));
   }
-  const toOut = resBlock(reg, 'head/out', { inCh: concat ? 2 * w[0] : w[0], outCh: outCh * shuffle * shuffle, act: 'none' });
-  const end = resBlock(reg, 'head/end', { inCh: outCh, outCh, act: 'none' });
+  // Zero-initialised head: an untrained model returns its (upsampled) input, so training starts
+  // from a sensible image instead of noise.
+  const toOut = resBlock(reg, 'head/out', { inCh: concat ? 2 * w[0] : w[0], outCh: outCh * shuffle * shuffle, act: 'none', zeroInit: true });
+  const end = resBlock(reg, 'head/end', { inCh: outCh, outCh, act: 'none', zeroInit: true });
 
   const forward = <T>(ops: Ops<T>, x: T): T => {
     const xn = ops.addScalar(x, -0.5);
