@@ -57,14 +57,15 @@ function readMetadata(bytes: Uint8Array): Record<string, string> {
   return meta;
 }
 
-/** Seeded He init leaves biases at zero; random biases make the export prove it wires them. */
-function perturbBiases(model: TfModel, rng: Rng): void {
+/**
+ * Seeded init leaves biases and the head's kernels at zero (an untrained model returns its input);
+ * random values everywhere make the export prove it wires every parameter.
+ */
+function randomizeZeroParams(model: TfModel, rng: Rng): void {
   const values = new Map<string, Float32Array>();
   for (const [name, v] of model.params) {
-    if (name.endsWith('/bias')) values.set(name, Float32Array.from({ length: v.size }, () => rng.normal() * 0.1));
-  }
-  for (const [name, v] of model.params) {
-    if (!values.has(name)) values.set(name, v.dataSync() as Float32Array);
+    const data = v.dataSync() as Float32Array;
+    values.set(name, data.every((x) => x === 0) ? Float32Array.from({ length: v.size }, () => rng.normal() * 0.1) : data);
   }
   model.writeWeights(values);
 }
@@ -78,7 +79,7 @@ async function compare(def: ModelDef, seed: number, sizes: [number, number, numb
   const model = new TfModel(def, seed);
   const rng = new Rng(seed + 1);
   try {
-    perturbBiases(model, rng);
+    randomizeZeroParams(model, rng);
     // Counted after construction: TfModel's own bookkeeping is not what this test is about.
     const tensorsBefore = tf.memory().numTensors;
     const bytes = exportOnnx(def, await model.readWeights(), { trainingData: 'none (test)' });
