@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { ModelDescriptor } from '../../common/model-descriptor.ts';
+import { EngineError } from './errors.ts';
+import { descriptorFromMetadata, readOnnxMetadata } from './onnx-metadata.ts';
+
+export interface LoadModelOptions {
+  /** ONNX Runtime intra-op threads; defaults to every core. */
+  threads?: number;
+  /** 'auto' tries the platform's accelerator first; 'cpu' skips it (tests, benchmarks). */
+  providers?: 'auto' | 'cpu';
+  /** Where the one-line "accelerator unavailable" notice goes; defaults to stderr. */
+  onNotice?: (line: string) => void;
+}
+
+/** An NCHW float32 tensor as plain data. */
+export interface NchwTensor {
+  data: Float32Array;
+  /** [N, C, H, W] */
+  dims: [number, number, number, number];
+}
+
+export interface EngineModel {
+  readonly descriptor: ModelDescriptor;
+  /** The execution provider the session runs on: 'cpu', 'cuda', 'dml' or 'coreml'. */
+  readonly provider: string;
+  run(input: NchwTensor): Promise<NchwTensor>;
+  release(): Promise<void>;
+}
+
+/** Accelerators worth trying here, best first; only ones this onnxruntime-node build knows. */
+function acceleratorCandidates(): string[] {
+  const known = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const wanted =
+    process.platform === 'win32' ? ['cuda', 'dml']
+    : process.platform === 'darwin' ? ['coreml']
+    // Without the NVIDIA driver the CUDA provider cannot load; skip the attempt and its log noise.
+    : existsSync('/proc/driver/nvidia/version') ? ['cuda'] : [];
+  return wanted.filter((name) => known.has(name));
+}
+
+export async function loadModel(source: string | Uint8Array, o: LoadModelOptions = {}): Promise<EngineModel> {
+  const label = typeof source === 'string' ? source : '(model bytes)';
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof source === 'string' ? await readFile(source) : source;
+  } catch (e) {
+    throw new EngineError('model-invalid', `cannot read the model: ${(e as Error).message}`, label);
+  }
+  let descriptor: ModelDescriptor;
+  try {
+    descriptor = descriptorFromMetadata(readOnnxMetadata(bytes));
+  } catch (e) {
+    throw new EngineError('model-invalid', `not an Enhance model: ${(e as Error).message}`, label);
+  }
+
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: o.threads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+  const notice = o.onNotice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let session: ort.InferenceSession | undefined;
+  let provider = 'cpu';
+  for (const name of o.providers === 'cpu' ? [] : acceleratorCandidates()) {
+    try {
+      // Fatal-only logging: a missing driver is expected here and gets our one-line notice instead.
+      session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: [name, 'cpu'], logSeverityLevel: 4 });
+      provider = name;
+      break;
+    } catch (e) {
+      notice(`enhance: ${name} execution provider unavailable (${(e as Error).message.split('\n')[0]}); falling back`);
+    }
+  }
+  try {
+    session ??= await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'], logSeverityLevel: 3 });
+  } catch (e) {
+    throw new EngineError('model-invalid', `ONNX Runtime cannot load the model: ${(e as Error).message.split('\n')[0]}`, label);
+  }
+  if (!session.inputNames.includes('input') || !session.outputNames.includes('output')) {
+    await session.release();
+    throw new EngineError('model-invalid', 'the model needs an input named "input" and an output named "output"', label);
+  }
+  const s = session;
+  return {
+    descriptor,
+    provider,
+    async run(input) {
+      const feeds = { input: new ort.Tensor('float32', input.data, input.dims) };
+      const result = await s.run(feeds);
+      const out = result.output;
+      const dims = out.dims;
+      if (out.type !== 'float32' || dims.length !== 4) throw new EngineError('model-invalid', `model output is ${out.type} [${dims}], expected float32 NCHW`, label);
+      return { data: out.data as Float32Array, dims: [dims[0], dims[1], dims[2], dims[3]] };
+    },
+    release: () => s.release(),
+  };
+}

@@ -1,0 +1,218 @@
+import type { ModelDescriptor } from '../../common/model-descriptor.ts';
+import { abortedError, EngineError } from './errors.ts';
+import type { EngineModel, NchwTensor } from './model-session.ts';
+
+/** 8-bit interleaved pixels; channels 3 (RGB) or 4 (RGBA). The network only sees the first three. */
+export interface RawImage {
+  data: Uint8Array;
+  widthPx: number;
+  heightPx: number;
+  channels: number;
+}
+
+/** A span along one axis: the window the network reads and the core whose output is kept. */
+interface Span {
+  windowStart: number;
+  windowEnd: number;
+  coreStart: number;
+  coreEnd: number;
+}
+
+export interface Tile {
+  x: Span;
+  y: Span;
+  /** Window size padded up to the model's size multiple. */
+  paddedWidthPx: number;
+  paddedHeightPx: number;
+}
+
+export interface TilePlanOptions {
+  /** Largest window side fed to the network, in input pixels; bounds memory. */
+  tileSizePx: number;
+  /** Pixels of context read around each core; at least the model's receptive margin. */
+  contextPx: number;
+  multiplePx: number;
+}
+
+const roundUp = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/**
+ * Crop-centre tiling: each window carries `contextPx` of real neighbours around the core it
+ * contributes, and windows start on multiples of the size multiple, so the down/up-sampling grid
+ * lines up with the whole-image run and the kept cores equal it (no blending, no seams).
+ */
+export function planTiles(widthPx: number, heightPx: number, o: TilePlanOptions): Tile[] {
+  const xs = axisSpans(widthPx, o);
+  const ys = axisSpans(heightPx, o);
+  const tiles: Tile[] = [];
+  for (const y of ys) {
+    for (const x of xs) {
+      tiles.push({
+        x,
+        y,
+        paddedWidthPx: roundUp(x.windowEnd - x.windowStart, o.multiplePx),
+        paddedHeightPx: roundUp(y.windowEnd - y.windowStart, o.multiplePx),
+      });
+    }
+  }
+  return tiles;
+}
+
+function axisSpans(lengthPx: number, o: TilePlanOptions): Span[] {
+  const spans: Span[] = [];
+  let coreStart = 0;
+  for (;;) {
+    const windowStart = Math.max(0, coreStart - o.contextPx);
+    if (lengthPx - windowStart <= o.tileSizePx) {
+      spans.push({ windowStart, windowEnd: lengthPx, coreStart, coreEnd: lengthPx });
+      return spans;
+    }
+    const windowEnd = windowStart + o.tileSizePx;
+    const coreEnd = windowEnd - o.contextPx;
+    spans.push({ windowStart, windowEnd, coreStart, coreEnd });
+    coreStart = coreEnd;
+  }
+}
+
+/** Context and window size for a model: context rounds the receptive margin up to the size multiple. */
+export function tilePlanOptions(d: ModelDescriptor, tileSizePx: number): TilePlanOptions {
+  const multiplePx = d.sizeMultiplePx;
+  const contextPx = roundUp(d.receptiveMarginPx, multiplePx);
+  const windowPx = Math.floor(tileSizePx / multiplePx) * multiplePx;
+  const minimumPx = 2 * contextPx + multiplePx;
+  if (windowPx < minimumPx) {
+    throw new EngineError('usage', `tile size ${tileSizePx} px is too small for this model: it needs at least ${minimumPx} px (2 × ${contextPx} px of context + ${multiplePx})`);
+  }
+  return { tileSizePx: windowPx, contextPx, multiplePx };
+}
+
+/** Mirror padding without repeating the edge pixel, clamped for images narrower than the pad. */
+function reflect(i: number, n: number): number {
+  return i < n ? i : Math.max(0, 2 * n - 2 - i);
+}
+
+/** BT.601 full-range luma from 8-bit RGB, in [0, 1]. */
+export function lumaOf(r: number, g: number, b: number): number {
+  return (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+}
+
+/** The window as NCHW float in [0, 1]: RGB, or luma when the model takes one channel. */
+export function readTile(image: RawImage, tile: Tile, inChannels: 1 | 3): NchwTensor {
+  const w = tile.paddedWidthPx;
+  const h = tile.paddedHeightPx;
+  const plane = w * h;
+  const data = new Float32Array(inChannels * plane);
+  const { data: px, widthPx, heightPx, channels } = image;
+  for (let ty = 0; ty < h; ty++) {
+    const sy = reflect(tile.y.windowStart + ty, heightPx);
+    for (let tx = 0; tx < w; tx++) {
+      const s = (sy * widthPx + reflect(tile.x.windowStart + tx, widthPx)) * channels;
+      const d = ty * w + tx;
+      if (inChannels === 1) {
+        data[d] = lumaOf(px[s], px[s + 1], px[s + 2]);
+      } else {
+        data[d] = px[s] / 255;
+        data[plane + d] = px[s + 1] / 255;
+        data[2 * plane + d] = px[s + 2] / 255;
+      }
+    }
+  }
+  return { data, dims: [1, inChannels, h, w] };
+}
+
+/** Where a tile's kept output lies: in the network output tensor and in the output image. */
+export interface CoreRegion {
+  /** Offset of the core inside the output tensor, in output pixels. */
+  fromXPx: number;
+  fromYPx: number;
+  /** Position and size of the core in the output image. */
+  toXPx: number;
+  toYPx: number;
+  widthPx: number;
+  heightPx: number;
+}
+
+export interface TiledRunOptions {
+  tileSizePx: number;
+  signal?: AbortSignal;
+  onTile?: (done: number, total: number) => void;
+}
+
+/**
+ * Runs the network tile by tile over `image` and hands each tile's output and kept core to
+ * `sink`. `networkScale` is output/input size of the network itself (1 for pre-upsampled models).
+ */
+export async function runTiled(
+  model: EngineModel,
+  image: RawImage,
+  networkScale: number,
+  o: TiledRunOptions,
+  sink: (output: NchwTensor, core: CoreRegion) => void,
+): Promise<void> {
+  const d = model.descriptor;
+  const tiles = planTiles(image.widthPx, image.heightPx, tilePlanOptions(d, o.tileSizePx));
+  for (let i = 0; i < tiles.length; i++) {
+    if (o.signal?.aborted) throw abortedError();
+    const t = tiles[i];
+    const output = await model.run(readTile(image, t, d.inChannels));
+    const [, c, h, w] = output.dims;
+    if (c !== d.outChannels || h !== t.paddedHeightPx * networkScale || w !== t.paddedWidthPx * networkScale) {
+      throw new EngineError('model-invalid', `model returned [${output.dims}] for a [${t.paddedHeightPx}×${t.paddedWidthPx}] tile; its descriptor promised ${d.outChannels} channels at ×${networkScale}`);
+    }
+    sink(output, {
+      fromXPx: (t.x.coreStart - t.x.windowStart) * networkScale,
+      fromYPx: (t.y.coreStart - t.y.windowStart) * networkScale,
+      toXPx: t.x.coreStart * networkScale,
+      toYPx: t.y.coreStart * networkScale,
+      widthPx: (t.x.coreEnd - t.x.coreStart) * networkScale,
+      heightPx: (t.y.coreEnd - t.y.coreStart) * networkScale,
+    });
+    o.onTile?.(i + 1, tiles.length);
+  }
+}
+
+const toByte = (v: number): number => (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255));
+
+/** Sink for RGB models: writes the core into `dest` (3 or 4 channels; alpha is left alone). */
+export function rgbSink(dest: RawImage): (output: NchwTensor, core: CoreRegion) => void {
+  return (output, core) => {
+    const [, , h, w] = output.dims;
+    const plane = h * w;
+    const src = output.data;
+    for (let y = 0; y < core.heightPx; y++) {
+      let s = (core.fromYPx + y) * w + core.fromXPx;
+      let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
+      for (let x = 0; x < core.widthPx; x++, s++, o += dest.channels) {
+        dest.data[o] = toByte(src[s]);
+        dest.data[o + 1] = toByte(src[plane + s]);
+        dest.data[o + 2] = toByte(src[2 * plane + s]);
+      }
+    }
+  };
+}
+
+/**
+ * Sink for colorize models: the network's chroma (Cb, Cr centred on 0) joined with the luma of
+ * the original pixels (BT.601 full range), so detail comes from the photo, not the network.
+ * `dest` must not be `source`: later tiles read earlier cores as context.
+ */
+export function chromaSink(source: RawImage, dest: RawImage): (output: NchwTensor, core: CoreRegion) => void {
+  return (output, core) => {
+    const [, , h, w] = output.dims;
+    const plane = h * w;
+    const src = output.data;
+    for (let y = 0; y < core.heightPx; y++) {
+      let s = (core.fromYPx + y) * w + core.fromXPx;
+      let i = ((core.toYPx + y) * source.widthPx + core.toXPx) * source.channels;
+      let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
+      for (let x = 0; x < core.widthPx; x++, s++, i += source.channels, o += dest.channels) {
+        const luma = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2]);
+        const cb = src[s];
+        const cr = src[plane + s];
+        dest.data[o] = toByte(luma + 1.402 * cr);
+        dest.data[o + 1] = toByte(luma - 0.344136 * cb - 0.714136 * cr);
+        dest.data[o + 2] = toByte(luma + 1.772 * cb);
+      }
+    }
+  };
+}

@@ -1,0 +1,224 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Task } from '../common/model-descriptor.ts';
+import { enhanceImage } from '../electron/engine/enhance-image.ts';
+import { decodeImage } from '../electron/engine/image-io.ts';
+import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
+import { planTiles, type RawImage, runTiled, tilePlanOptions } from '../electron/engine/tiling.ts';
+import { exportOnnx } from '../trainer/export/onnx-export.ts';
+import { initialValues } from '../trainer/models/tf-model.ts';
+import { createUNet } from '../trainer/models/unet.ts';
+import { Rng } from '../trainer/rng.ts';
+
+let dir: string;
+const models = new Map<string, EngineModel>();
+
+/** A small real U-Net through the real exporter, with every weight randomised: the fresh head is zero, which would make it the identity. */
+async function model(task: Task, scale: 1 | 2 | 4): Promise<EngineModel> {
+  const key = `${task}${scale}`;
+  const cached = models.get(key);
+  if (cached) return cached;
+  const def = createUNet({ task, scale, widths: [8, 16, 32] });
+  const rng = new Rng(7);
+  const weights = new Map(def.params.map((p) => [p.name, initialValues(p, 1).map((v) => v + rng.normal() * 0.05)]));
+  const m = await loadModel(exportOnnx(def, weights), { providers: 'cpu', threads: 2 });
+  models.set(key, m);
+  return m;
+}
+
+/** A smooth pattern plus per-pixel texture, so both context and detail matter to the network. */
+function pattern(widthPx: number, heightPx: number, channels: number, seed = 1): Buffer {
+  const rng = new Rng(seed);
+  const px = Buffer.alloc(widthPx * heightPx * channels);
+  for (let y = 0; y < heightPx; y++) {
+    for (let x = 0; x < widthPx; x++) {
+      for (let c = 0; c < channels; c++) {
+        const v = 128 + 90 * Math.sin(x / (7 + c * 3) + y / (11 - c)) + 30 * (rng.next() - 0.5);
+        px[(y * widthPx + x) * channels + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return px;
+}
+
+/** Runs the network over `image` with the given tile size and returns its float output, HWC. */
+async function floatRun(m: EngineModel, image: RawImage, scale: number, tileSizePx: number): Promise<{ out: Float32Array; tiles: number }> {
+  const c = m.descriptor.outChannels;
+  const ow = image.widthPx * scale;
+  const out = new Float32Array(ow * image.heightPx * scale * c);
+  let tiles = 0;
+  await runTiled(m, image, scale, { tileSizePx, onTile: (_, total) => (tiles = total) }, (o, core) => {
+    const [, ch, h, w] = o.dims;
+    for (let k = 0; k < ch; k++) {
+      for (let y = 0; y < core.heightPx; y++) {
+        for (let x = 0; x < core.widthPx; x++) {
+          out[((core.toYPx + y) * ow + core.toXPx + x) * c + k] = o.data[k * h * w + (core.fromYPx + y) * w + core.fromXPx + x];
+        }
+      }
+    }
+  });
+  return { out, tiles };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'engine-image-'));
+});
+
+after(async () => {
+  for (const m of models.values()) await m.release();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('tile cores cover every pixel exactly once and windows start on the size multiple', () => {
+  for (const [w, h] of [[1, 1], [37, 200], [300, 129]]) {
+    const o = { tileSizePx: 96, contextPx: 24, multiplePx: 8 };
+    const covered = new Uint8Array(w * h);
+    for (const t of planTiles(w, h, o)) {
+      assert.equal(t.x.windowStart % 8, 0);
+      assert.equal(t.y.windowStart % 8, 0);
+      assert.ok(t.paddedWidthPx <= 96 && t.paddedHeightPx <= 96 && t.paddedWidthPx % 8 === 0);
+      // Context on every side that is not the image border.
+      assert.ok(t.x.coreStart === 0 || t.x.coreStart - t.x.windowStart >= 24);
+      assert.ok(t.x.coreEnd === w || t.x.windowEnd - t.x.coreEnd >= 24);
+      for (let y = t.y.coreStart; y < t.y.coreEnd; y++) for (let x = t.x.coreStart; x < t.x.coreEnd; x++) covered[y * w + x]++;
+    }
+    assert.ok(covered.every((n) => n === 1), `${w}×${h}`);
+  }
+});
+
+test('tiled inference equals one whole-image run, and would not without the receptive margin', async () => {
+  const image: RawImage = { data: pattern(150, 110, 3), widthPx: 150, heightPx: 110, channels: 3 };
+  for (const [task, scale] of [['upscale', 2], ['colorize', 1]] as const) {
+    const m = await model(task, scale);
+    const minimum = 2 * Math.ceil(m.descriptor.receptiveMarginPx / m.descriptor.sizeMultiplePx) * m.descriptor.sizeMultiplePx + m.descriptor.sizeMultiplePx;
+    const whole = await floatRun(m, image, scale, 1024);
+    const tiled = await floatRun(m, image, scale, minimum + 8);
+    assert.equal(whole.tiles, 1);
+    assert.ok(tiled.tiles >= 12, `${tiled.tiles} tiles`);
+    assert.ok(maxAbsDiff(whole.out, tiled.out) <= 1e-3, `${task}: tiled differs by ${maxAbsDiff(whole.out, tiled.out)}`);
+
+    // The same tiling with no context shows seams, so the check above can fail.
+    const saved = m.descriptor.receptiveMarginPx;
+    (m.descriptor as { receptiveMarginPx: number }).receptiveMarginPx = 0;
+    try {
+      const seamy = await floatRun(m, image, scale, 32);
+      assert.ok(maxAbsDiff(whole.out, seamy.out) > 1e-2, `${task}: context-free tiles matched too`);
+    } finally {
+      (m.descriptor as { receptiveMarginPx: number }).receptiveMarginPx = saved;
+    }
+  }
+});
+
+test('JPEG → JPEG keeps the ICC profile and EXIF, applies the orientation and resets it to 1', async () => {
+  const input = join(dir, 'camera.jpg');
+  await sharp(pattern(48, 32, 3), { raw: { width: 48, height: 32, channels: 3 } })
+    .withIccProfile('p3')
+    .withExif({ IFD0: { Make: 'EnhanceTestCam', Model: 'Model-Q7', Copyright: 'test copyright' } })
+    .withMetadata({ orientation: 6 })
+    .jpeg({ quality: 95 })
+    .toFile(input);
+  const before = await sharp(input).metadata();
+  assert.equal(before.orientation, 6);
+  assert.ok(before.icc);
+
+  const output = join(dir, 'camera-x2.jpg');
+  const r = await enhanceImage(await model('upscale', 2), input, output, { tileSizePx: 64 });
+  const after = await sharp(output).metadata();
+  assert.equal(after.format, 'jpeg');
+  assert.equal(r.format, 'jpeg');
+  // Orientation 6 is a quarter turn: 48×32 stored, 32×48 shown, 64×96 after ×2.
+  assert.deepEqual([after.width, after.height], [64, 96]);
+  assert.ok(after.orientation === undefined || after.orientation === 1, `orientation ${after.orientation}`);
+  assert.ok(after.icc && Buffer.compare(after.icc, before.icc) === 0, 'ICC profile differs');
+  const exif = after.exif?.toString('latin1') ?? '';
+  for (const s of ['EnhanceTestCam', 'Model-Q7', 'test copyright']) assert.ok(exif.includes(s), `EXIF lacks ${s}`);
+});
+
+test('PNG → PNG carries alpha: unchanged at ×1, Lanczos-resized at ×2', async () => {
+  const w = 40;
+  const h = 30;
+  const rgba = pattern(w, h, 4, 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgba[(y * w + x) * 4 + 3] = x < 10 ? 0 : Math.round((x / w) * 255);
+  const input = join(dir, 'cutout.png');
+  await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(input);
+  const alphaOf = async (path: string) => (await sharp(path).extractChannel(3).raw().toBuffer());
+
+  await enhanceImage(await model('decrappify', 1), input, join(dir, 'cutout-x1.png'));
+  assert.deepEqual(await alphaOf(join(dir, 'cutout-x1.png')), await alphaOf(input));
+
+  await enhanceImage(await model('upscale', 2), input, join(dir, 'cutout-x2.png'));
+  const meta = await sharp(join(dir, 'cutout-x2.png')).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.channels], [80, 60, 4]);
+  const expected = await sharp(input).extractChannel(3).resize(80, 60, { kernel: 'lanczos3', fit: 'fill' }).raw().toBuffer();
+  assert.deepEqual(await alphaOf(join(dir, 'cutout-x2.png')), expected);
+});
+
+test('16-bit PNG and CMYK JPEG inputs come out as 8-bit sRGB', async () => {
+  const png16 = join(dir, 'deep.png');
+  await sharp(pattern(32, 24, 3), { raw: { width: 32, height: 24, channels: 3 } }).toColourspace('rgb16').png().toFile(png16);
+  assert.equal((await sharp(png16).metadata()).depth, 'ushort');
+  const cmyk = join(dir, 'print.jpg');
+  await sharp(pattern(32, 24, 3), { raw: { width: 32, height: 24, channels: 3 } }).withIccProfile('cmyk').jpeg().toFile(cmyk);
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+
+  const m = await model('decrappify', 1);
+  for (const [input, output] of [[png16, join(dir, 'deep-out.png')], [cmyk, join(dir, 'print-out.jpg')]]) {
+    await enhanceImage(m, input, output);
+    const meta = await sharp(output).metadata();
+    assert.deepEqual([meta.space, meta.depth, meta.channels, meta.width], ['srgb', 'uchar', 3, 32], output);
+  }
+  // The CMYK conversion went through its profile: a mid-grey page is not black or white.
+  const mean = (await sharp(join(dir, 'print-out.jpg')).stats()).channels.map((c) => c.mean);
+  assert.ok(mean.every((v) => v > 40 && v < 220), `means ${mean}`);
+});
+
+test('colorize turns a grey photo into RGB around its own luminance', async () => {
+  const w = 48;
+  const h = 40;
+  const grey = Buffer.alloc(w * h);
+  for (let i = 0; i < grey.length; i++) grey[i] = 80 + ((i * 7) % 97);
+  const input = join(dir, 'old.png');
+  await sharp(grey, { raw: { width: w, height: h, channels: 1 } }).png().toFile(input);
+  const output = join(dir, 'old-colour.png');
+  await enhanceImage(await model('colorize', 1), input, output, { tileSizePx: 64 });
+
+  const { data, info } = await sharp(output).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 3);
+  let coloured = 0;
+  let lumaError = 0;
+  for (let i = 0; i < w * h; i++) {
+    const [r, g, b] = [data[3 * i], data[3 * i + 1], data[3 * i + 2]];
+    if (Math.max(Math.abs(r - g), Math.abs(g - b)) > 2) coloured++;
+    lumaError += Math.abs(0.299 * r + 0.587 * g + 0.114 * b - grey[i]);
+  }
+  assert.ok(coloured > w * h * 0.5, `only ${coloured} of ${w * h} pixels have colour`);
+  assert.ok(lumaError / (w * h) < 3, `mean luma error ${lumaError / (w * h)}`);
+});
+
+test('an input over the pixel limit fails with too-many-pixels and its path', async () => {
+  const input = join(dir, 'big.png');
+  await sharp(pattern(64, 48, 3), { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(input);
+  await assert.rejects(decodeImage(input, 1000), (e: { code: string; path: string; message: string }) => {
+    assert.equal(e.code, 'too-many-pixels');
+    assert.equal(e.path, input);
+    assert.match(e.message, /64×48/);
+    return true;
+  });
+  assert.equal((await decodeImage(input, 64 * 48)).widthPx, 64);
+});
+
+test('a tile size below twice the context is a usage error', async () => {
+  const m = await model('upscale', 2);
+  assert.throws(() => tilePlanOptions(m.descriptor, 16), (e: { code: string }) => e.code === 'usage');
+});
