@@ -26,7 +26,7 @@ test('dihedral: a quarter turn moves the right column to the top row; four make 
   const img = Float32Array.from([1, 2, 3, 4, 5, 6]);
   const r1 = dihedral(img, 2, 3, 1, 1);
   assert.deepEqual([r1.height, r1.width, [...r1.data]], [3, 2, [3, 6, 2, 5, 1, 4]]);
-  let r = { data: img, height: 2, width: 3 };
+  let r: { data: Float32Array; height: number; width: number } = { data: img, height: 2, width: 3 };
   for (let i = 0; i < 4; i++) r = dihedral(r.data, r.height, r.width, 1, 1);
   assert.deepEqual([...r.data], [...img]);
   const all = new Set(Array.from({ length: 8 }, (_, k) => dihedral(img, 2, 3, 1, k).data.join()));

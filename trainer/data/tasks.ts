@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import type { Task } from '../../common/model-descriptor.ts';
 import { rgbToYcc } from '../../common/color.ts';
+import { resizeBicubic } from '../../common/resize.ts';
 import type { Rng } from '../rng.ts';
 
 /** How training inputs are made from clean photos. */
@@ -41,8 +42,8 @@ function addNoise(x: Float32Array, rng: Rng, maxStd: number | undefined): void {
 }
 
 /**
- * Degrades a clean RGB crop into an input for `o.task`. Upscale downscales with libvips' antialiased
- * cubic reduce; decrappify re-encodes with libjpeg-turbo's baseline 4:2:0 JPEG, as cameras and
+ * Degrades a clean RGB crop into an input for `o.task`. Upscale downscales with MATLAB-style
+ * antialiased bicubic (the SR papers' degradation); decrappify re-encodes with libjpeg-turbo's baseline 4:2:0 JPEG, as cameras and
  * browsers do; colorize keeps luminance only and targets chroma.
  */
 export async function degrade(crop: Crop, rng: Rng, o: DegradeOptions): Promise<Pair> {
@@ -53,13 +54,10 @@ export async function degrade(crop: Crop, rng: Rng, o: DegradeOptions): Promise<
       const s = o.scale;
       if (w % s || h % s) throw new Error(`crop ${w}×${h} is not a multiple of the scale ${s}`);
       const sigma = rng.next() * (o.blurSigmaMax ?? 0);
-      let img = sharp(crop.data, raw);
-      if (sigma >= 0.3) img = img.blur(sigma * s);
-      let lr = await img.resize(w / s, h / s, { kernel: 'cubic' }).raw().toBuffer();
-      if (o.resolution === 'pre-upsampled') {
-        lr = await sharp(lr, { raw: { width: w / s, height: h / s, channels: 3 } }).resize(w, h, { kernel: 'cubic' }).raw().toBuffer();
-      }
-      const input = toFloat(lr);
+      const hr = sigma >= 0.3 ? await sharp(crop.data, raw).blur(sigma * s).raw().toBuffer() : crop.data;
+      // Low-res photos are 8-bit: round, as the standard SR protocol does.
+      const lr = resizeBicubic(hr, w, h, 3, w / s, h / s).map((v) => Math.min(255, Math.max(0, Math.round(v))) / 255);
+      const input = o.resolution === 'pre-upsampled' ? resizeBicubic(lr, w / s, h / s, 3, w, h) : lr;
       addNoise(input, rng, o.noiseStdMax);
       const side = o.resolution === 'pre-upsampled' ? 1 : s;
       return { input, inputShape: [h / side, w / side, 3], target: toFloat(crop.data), targetShape: [h, w, 3] };

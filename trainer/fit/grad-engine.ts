@@ -44,7 +44,7 @@ export class LocalGradEngine implements GradEngine {
     const kept = tf.tidy(() => {
       const x = tf.tensor(batch.x, batch.xShape);
       const y = tf.tensor(batch.y, batch.yShape);
-      const { value, grads: g } = tf.variableGrads(() => this.lossFn(this.model.apply(x), y), vars);
+      const { value, grads: g } = tf.variableGrads(() => this.lossFn(this.model.apply(x), y, x), vars);
       return [value, ...vars.map((v) => g[v.name])];
     });
     try {
@@ -58,7 +58,10 @@ export class LocalGradEngine implements GradEngine {
 
   async loss(batch: Batch, changed: number[]): Promise<number> {
     this.sync(changed);
-    const l = tf.tidy(() => this.lossFn(this.model.apply(tf.tensor(batch.x, batch.xShape)), tf.tensor(batch.y, batch.yShape)));
+    const l = tf.tidy(() => {
+      const x = tf.tensor(batch.x, batch.xShape);
+      return this.lossFn(this.model.apply(x), tf.tensor(batch.y, batch.yShape), x);
+    });
     try {
       return (await l.data())[0];
     } finally {

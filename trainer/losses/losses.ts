@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { perceptualLoss, type PerceptualLossSpec } from './perceptual-loss.ts';
 
 /** A loss as data, so worker threads can build the same one. */
-export type LossSpec = { kind: 'mse' } | { kind: 'cross-entropy' };
+export type LossSpec = { kind: 'mse' } | { kind: 'cross-entropy' } | PerceptualLossSpec;
 
-export type LossFn = (pred: tf.Tensor, target: tf.Tensor) => tf.Scalar;
+/** `input` is the model's input: colorize's perceptual loss needs its luminance to rebuild RGB. */
+export type LossFn = (pred: tf.Tensor, target: tf.Tensor, input: tf.Tensor) => tf.Scalar;
 
 export function makeLoss(spec: LossSpec): LossFn {
   switch (spec.kind) {
@@ -11,5 +13,7 @@ export function makeLoss(spec: LossSpec): LossFn {
       return (p, t) => tf.mean(tf.squaredDifference(p, t));
     case 'cross-entropy':
       return (p, t) => tf.losses.softmaxCrossEntropy(t, p) as tf.Scalar;
+    case 'perceptual':
+      return perceptualLoss(spec);
   }
 }

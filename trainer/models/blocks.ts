@@ -12,6 +12,14 @@ export class ParamRegistry {
     return name;
   }
 
+  /** A 5×5 conv initialised to bicubic upsampling (with a following depthToSpace); trainable like any other. */
+  bicubicUpsample(name: string, channels: number, scale: number): string {
+    this.specs.push({ name: `${name}/kernel`, shape: [5, 5, channels, channels * scale * scale], fanIn: 25 * channels,
+      init: { kind: 'bicubic-upsample', scale } });
+    this.specs.push({ name: `${name}/bias`, shape: [channels * scale * scale], fanIn: 25 * channels, init: 'zeros' });
+    return name;
+  }
+
   dense(name: string, inCh: number, outCh: number): string {
     this.specs.push({ name: `${name}/kernel`, shape: [inCh, outCh], fanIn: inCh, init: 'he-normal' });
     this.specs.push({ name: `${name}/bias`, shape: [outCh], fanIn: inCh, init: 'zeros' });

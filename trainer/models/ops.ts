@@ -24,7 +24,7 @@ export interface Ops<T> {
 export interface ParamSpec {
   name: string;
   shape: number[];
-  init: 'he-normal' | 'zeros' | { kind: 'he-normal-scaled'; gain: number };
+  init: 'he-normal' | 'zeros' | { kind: 'he-normal-scaled'; gain: number } | { kind: 'bicubic-upsample'; scale: number };
   /** Fan-in for He initialisation. */
   fanIn: number;
 }

@@ -49,6 +49,8 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
   // from a sensible image instead of noise.
   const toOut = resBlock(reg, 'head/out', { inCh: concat ? 2 * w[0] : w[0], outCh: outCh * shuffle * shuffle, act: 'none', zeroInit: true });
   const end = resBlock(reg, 'head/end', { inCh: outCh, outCh, act: 'none', zeroInit: true });
+  // The residual's base: the input upsampled bicubically (learnable, starts exact), as in the lesson.
+  const base = shuffle > 1 ? reg.bicubicUpsample('head/base', 3, shuffle) : undefined;
 
   const forward = <T>(ops: Ops<T>, x: T): T => {
     const xn = ops.addScalar(x, -0.5);
@@ -63,12 +65,12 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
     }
     h = toOut.forward(ops, h);
     if (colorize) return end.forward(ops, h);
-    let base = xn;
-    if (shuffle > 1) {
+    let skip = xn;
+    if (base) {
       h = ops.depthToSpace(h, shuffle);
-      for (let f = 1; f < shuffle; f *= 2) base = ops.upsample2x(base);
+      skip = ops.depthToSpace(ops.conv2d(xn, base, 1), shuffle);
     }
-    return ops.addScalar(end.forward(ops, ops.add(h, base)), 0.5);
+    return ops.addScalar(end.forward(ops, ops.add(h, skip)), 0.5);
   };
 
   return {
