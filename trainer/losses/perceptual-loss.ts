@@ -48,9 +48,10 @@ function loadEncoder(path: string, layer: number | undefined): FrozenEncoder {
   if (!Number.isInteger(at) || at < 0 || at >= widths.length) {
     throw new Error(`perceptual loss: layer ${at} is not a stage of the classifier's ${widths.length}-stage encoder (0–${widths.length - 1})`);
   }
-  // An encoder cut after `at` has the same parameter names as the full one, and computes nothing unused.
+  // An encoder cut after `at` has the same parameter names as the full one and skips the deeper stages
+  // (buildEncoder wants two stages at least).
   const reg = new ParamRegistry();
-  const encoder = buildEncoder(reg, { widths: widths.slice(0, at + 1), act });
+  const encoder = buildEncoder(reg, { widths: widths.slice(0, Math.max(2, at + 1)), act });
   const offsets = new Map<string, number>();
   let offset = 0;
   c.state.names.forEach((name, i) => {
@@ -71,8 +72,7 @@ function loadEncoder(path: string, layer: number | undefined): FrozenEncoder {
     layer: at,
     features: (rgb) => {
       // The classifier's own input normalisation (see classifier.ts).
-      const f = encoder.features(ops, ops.addScalar(rgb, -0.5));
-      return f[f.length - 1];
+      return encoder.features(ops, ops.addScalar(rgb, -0.5))[at];
     },
     dispose: () => tf.dispose([...params.values()]),
   };
