@@ -103,17 +103,23 @@ export function readTile(image: RawImage, tile: Tile, inChannels: 1 | 3): NchwTe
   const plane = w * h;
   const data = new Float32Array(inChannels * plane);
   const { data: px, widthPx, heightPx, channels } = image;
+  // Source offset of each tile column, padding resolved once per tile instead of per pixel.
+  const columns = new Int32Array(w);
+  for (let tx = 0; tx < w; tx++) columns[tx] = reflect(tile.x.windowStart + tx, widthPx) * channels;
   for (let ty = 0; ty < h; ty++) {
-    const sy = reflect(tile.y.windowStart + ty, heightPx);
-    for (let tx = 0; tx < w; tx++) {
-      const s = (sy * widthPx + reflect(tile.x.windowStart + tx, widthPx)) * channels;
-      const d = ty * w + tx;
-      if (inChannels === 1) {
-        data[d] = lumaOf(px[s], px[s + 1], px[s + 2]);
-      } else {
-        data[d] = px[s] / 255;
-        data[plane + d] = px[s + 1] / 255;
-        data[2 * plane + d] = px[s + 2] / 255;
+    const row = reflect(tile.y.windowStart + ty, heightPx) * widthPx * channels;
+    const d0 = ty * w;
+    if (inChannels === 1) {
+      for (let tx = 0; tx < w; tx++) {
+        const s = row + columns[tx];
+        data[d0 + tx] = lumaOf(px[s], px[s + 1], px[s + 2]);
+      }
+    } else {
+      for (let tx = 0; tx < w; tx++) {
+        const s = row + columns[tx];
+        data[d0 + tx] = px[s] / 255;
+        data[plane + d0 + tx] = px[s + 1] / 255;
+        data[2 * plane + d0 + tx] = px[s + 2] / 255;
       }
     }
   }
@@ -171,7 +177,10 @@ export async function runTiled(
   }
 }
 
-const toByte = (v: number): number => (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255));
+/** A clamped view: storing v·255 rounds and clamps to 0–255 in one native step. */
+function clampedBytes(image: RawImage): Uint8ClampedArray {
+  return new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+}
 
 /** Sink for RGB models: writes the core into `dest` (3 or 4 channels; alpha is left alone). */
 export function rgbSink(dest: RawImage): (output: NchwTensor, core: CoreRegion) => void {
@@ -179,13 +188,14 @@ export function rgbSink(dest: RawImage): (output: NchwTensor, core: CoreRegion) 
     const [, , h, w] = output.dims;
     const plane = h * w;
     const src = output.data;
+    const bytes = clampedBytes(dest);
     for (let y = 0; y < core.heightPx; y++) {
       let s = (core.fromYPx + y) * w + core.fromXPx;
       let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
       for (let x = 0; x < core.widthPx; x++, s++, o += dest.channels) {
-        dest.data[o] = toByte(src[s]);
-        dest.data[o + 1] = toByte(src[plane + s]);
-        dest.data[o + 2] = toByte(src[2 * plane + s]);
+        bytes[o] = src[s] * 255;
+        bytes[o + 1] = src[plane + s] * 255;
+        bytes[o + 2] = src[2 * plane + s] * 255;
       }
     }
   };
@@ -201,6 +211,7 @@ export function chromaSink(source: RawImage, dest: RawImage): (output: NchwTenso
     const [, , h, w] = output.dims;
     const plane = h * w;
     const src = output.data;
+    const bytes = clampedBytes(dest);
     for (let y = 0; y < core.heightPx; y++) {
       let s = (core.fromYPx + y) * w + core.fromXPx;
       let i = ((core.toYPx + y) * source.widthPx + core.toXPx) * source.channels;
@@ -209,9 +220,9 @@ export function chromaSink(source: RawImage, dest: RawImage): (output: NchwTenso
         const luma = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2]);
         const cb = src[s];
         const cr = src[plane + s];
-        dest.data[o] = toByte(luma + 1.402 * cr);
-        dest.data[o + 1] = toByte(luma - 0.344136 * cb - 0.714136 * cr);
-        dest.data[o + 2] = toByte(luma + 1.772 * cb);
+        bytes[o] = (luma + 1.402 * cr) * 255;
+        bytes[o + 1] = (luma - 0.344136 * cb - 0.714136 * cr) * 255;
+        bytes[o + 2] = (luma + 1.772 * cb) * 255;
       }
     }
   };
