@@ -43,20 +43,25 @@ export async function loadSrEvalSet(dir: string, scale: 2 | 4): Promise<SrEvalIm
 
 const toU8 = (f: ArrayLike<number>): Uint8Array => Uint8Array.from(f, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
 
-/** Runs a low-res upscaler on a whole image, mirror-padding to the model's size multiple. */
-export async function upscaleWithModel(model: TfModel, img: SrEvalImage): Promise<RgbImage> {
+/**
+ * Runs an upscaler on a whole image, mirror-padding to the model's size multiple. A 'pre-upsampled'
+ * model gets the bicubic-resized input, as in training.
+ */
+export async function upscaleWithModel(model: TfModel, img: SrEvalImage, scale: number): Promise<RgbImage> {
   const d = model.def.descriptor!;
+  const pre = d.resolution === 'pre-upsampled';
+  const [w, h] = pre ? [img.lrWidth * scale, img.lrHeight * scale] : [img.lrWidth, img.lrHeight];
+  const input = pre ? resizeBicubic(img.lr, img.lrWidth, img.lrHeight, 3, w, h) : img.lr;
   const m = d.sizeMultiplePx;
-  const ph = (m - (img.lrHeight % m)) % m;
-  const pw = (m - (img.lrWidth % m)) % m;
-  const s = d.scale;
+  const ph = (m - (h % m)) % m;
+  const pw = (m - (w % m)) % m;
   const y = tf.tidy(() => {
-    const x = tf.tensor4d(img.lr, [1, img.lrHeight, img.lrWidth, 3]);
+    const x = tf.tensor4d(input, [1, h, w, 3]);
     const padded = ph || pw ? tf.mirrorPad(x, [[0, 0], [0, ph], [0, pw], [0, 0]], 'reflect') : x;
-    return tf.slice(model.apply(padded), [0, 0, 0, 0], [1, img.lrHeight * s, img.lrWidth * s, 3]);
+    return tf.slice(model.apply(padded), [0, 0, 0, 0], [1, img.lrHeight * scale, img.lrWidth * scale, 3]);
   });
   try {
-    return { data: toU8(await y.data()), width: img.lrWidth * s, height: img.lrHeight * s };
+    return { data: toU8(await y.data()), width: img.lrWidth * scale, height: img.lrHeight * scale };
   } finally {
     y.dispose();
   }
