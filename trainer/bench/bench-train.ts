@@ -61,7 +61,8 @@ if (values.row) {
         rows.push(JSON.parse(out.trim().split('\n').pop()!));
       } catch (err) {
         const stderr = String((err as { stderr?: string }).stderr ?? err);
-        rows.push({ backend, workers, batch, steps: 0, imgPerSec: NaN, note: stderr.match(/no TF\.js backend could start: (.*)/)?.[1] ?? stderr.trim().split('\n').pop() });
+        const reason = stderr.split('\n').filter((l) => /^\w*Error: /.test(l)).pop() ?? stderr.trim().split('\n').pop();
+        rows.push({ backend, workers, batch, steps: 0, imgPerSec: NaN, note: reason?.replace(/^Error: (no TF\.js backend could start: )?/, '') });
       }
       const r = rows[rows.length - 1];
       process.stderr.write(`${r.backend}${r.workers ? ` ×${r.workers} workers` : ''}: ${Number.isNaN(r.imgPerSec) ? r.note : `${r.imgPerSec.toFixed(2)} img/s`}\n`);
