@@ -10,6 +10,8 @@ import type { Stage } from '../../trainer/fit/learner.ts';
 import { trainRun } from '../../trainer/fit/train-run.ts';
 import { buildModel, type ModelSpec } from '../../trainer/models/build-model.ts';
 import { writeFileAtomic } from '../../trainer/atomic-write.ts';
+import type { LossSpec } from '../../trainer/losses/losses.ts';
+import { copyEncoder } from '../../trainer/pretrain/pretrain-classifier.ts';
 import { bar, formatDuration, ProgressLine } from '../progress-line.ts';
 
 const help = `usage: enhance train --task upscale|decrappify|colorize --data DIR --out DIR [options]
@@ -29,8 +31,9 @@ command after an interruption to resume.
   --crop PX           side of the target crop (default 64·scale for upscale, else 64)
   --widths LIST       U-Net widths (default 32,64,128,256)
   --cross             add cross connections (a ResBlock on each skip)
-  --encoder FILE      classifier checkpoint whose encoder initialises the U-Net's down path
-  --loss mse|perceptual  (perceptual needs --encoder's classifier; default mse)
+  --encoder FILE      classifier checkpoint (enhance pretrain) whose encoder initialises the U-Net's down path
+  --loss mse|perceptual  perceptual adds λ·MSE of the --encoder classifier's features (default mse)
+  --lambda L          weight of the perceptual term (default 0.1)
   --max-side PX       downscale photos larger than this when preparing the store (default 1024)
   --backend B         force a backend: ${backendOrder.join(', ')}
   --workers N         data-parallel worker threads for CPU backends (default: 2 on wasm, else 0)
@@ -52,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
       task: { type: 'string' }, scale: { type: 'string', default: '2' }, data: { type: 'string' }, out: { type: 'string' },
       stages: { type: 'string', default: '1:frozen,3' }, lr: { type: 'string', default: '1e-3' }, batch: { type: 'string', default: '8' },
       crop: { type: 'string' }, widths: { type: 'string', default: '32,64,128,256' }, cross: { type: 'boolean', default: false },
-      encoder: { type: 'string' }, loss: { type: 'string', default: 'mse' }, 'max-side': { type: 'string', default: '1024' },
+      encoder: { type: 'string' }, loss: { type: 'string', default: 'mse' }, lambda: { type: 'string', default: '0.1' }, 'max-side': { type: 'string', default: '1024' },
       backend: { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string', default: '0' }, help: { type: 'boolean', default: false },
     },
   });
@@ -76,7 +79,11 @@ export async function run(argv: string[]): Promise<number> {
   const multiple = 2 ** (widths.length - 1) * scale;
   const cropPx = Number(values.crop ?? 64 * scale);
   if (cropPx % multiple) throw new Error(`--crop must be a multiple of ${multiple}`);
-  if (values.loss === 'perceptual') throw new Error('--loss perceptual is not available yet; use mse');
+  if (values.loss !== 'mse' && values.loss !== 'perceptual') throw new Error(`--loss ${values.loss}: use mse or perceptual`);
+  if (values.loss === 'perceptual' && !values.encoder) throw new Error('--loss perceptual needs --encoder (a classifier checkpoint)');
+  const loss: LossSpec = values.loss === 'perceptual'
+    ? { kind: 'perceptual', classifierPath: resolve(values.encoder!), lambda: Number(values.lambda) }
+    : { kind: 'mse' };
   if (values.encoder && stages.some((s) => s.freeze) === false) process.stderr.write('note: --encoder given but no stage is frozen\n');
 
   const out = resolve(values.out);
@@ -108,12 +115,11 @@ export async function run(argv: string[]): Promise<number> {
       line.log(`training on ${data.trainImages} images, validating on ${data.validationImages}; ${data.batchesPerEpoch} steps per epoch`);
       let initialWeights: Map<string, Float32Array> | undefined;
       if (values.encoder) {
-        const { copyEncoder } = await import('../../trainer/pretrain/pretrain-classifier.ts');
         initialWeights = copyEncoder(resolve(values.encoder), widths);
       }
       const checkpointPath = join(out, 'checkpoint.ckpt');
       const r = await trainRun({
-        spec, loss: { kind: 'mse' }, data, stages, seed: Number(values.seed), backend: sel.backend, workers, checkpointPath,
+        spec, loss, data, stages, seed: Number(values.seed), backend: sel.backend, workers, checkpointPath,
         initialWeights, signal: abort.signal,
         onEvent: (e) => {
           if (e.kind === 'batch') {
