@@ -35,12 +35,13 @@ before(async () => {
 
   await gradient(32, 24).jpeg({ quality: 95 }).toFile(join(dir, 'good.jpg'));
 
-  // Valid headers up to and including the start-of-scan segment, then bytes that are not entropy-coded data.
+  // Valid headers up to and including the start-of-scan segment, then bytes that are not entropy-coded
+  // data, then the end marker: complete but corrupt (a truncated file lacks the end marker).
   const big = await gradient(96, 96).jpeg({ quality: 95 }).toBuffer();
   const sos = big.indexOf(Buffer.from([0xff, 0xda]));
   const headerEnd = sos + 2 + big.readUInt16BE(sos + 2);
   const garbage = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) % 256));
-  await writeFile(join(dir, 'garbage.jpg'), Buffer.concat([big.subarray(0, headerEnd), garbage]));
+  await writeFile(join(dir, 'garbage.jpg'), Buffer.concat([big.subarray(0, headerEnd), garbage, Buffer.from([0xff, 0xd9])]));
   await writeFile(join(dir, 'truncated.jpg'), big.subarray(0, big.length >> 1));
   await writeFile(join(dir, 'empty.jpg'), '');
   await writeFile(join(dir, 'notes.jpg'), 'These are my holiday notes, not a photo.\n');

@@ -1,5 +1,5 @@
 // Turns a folder (or list) of arbitrary photos into 8-bit sRGB RGB pixels, skipping bad files with a reason.
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 
@@ -73,8 +73,29 @@ export async function listFiles(rootDir: string): Promise<string[]> {
   return files;
 }
 
-function describeDecodeError(message: string): string {
+/**
+ * A JPEG without its end marker or a PNG without its IEND chunk was cut short. Checked from the bytes
+ * because libvips' messages are not reliable for this: its error buffer is shared by concurrent decodes.
+ */
+async function cutShort(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    const head = Buffer.alloc(8);
+    const tail = Buffer.alloc(Math.min(16, size));
+    await file.read(head, 0, 8, 0);
+    await file.read(tail, 0, tail.length, size - tail.length);
+    if (head[0] === 0xff && head[1] === 0xd8) return !tail.includes(Buffer.from([0xff, 0xd9]));
+    if (head.toString('latin1', 1, 4) === 'PNG') return !tail.includes('IEND');
+    return false;
+  } finally {
+    await file.close();
+  }
+}
+
+function describeDecodeError(message: string, truncated: boolean): string {
   const firstLine = message.split('\n')[0].trim();
+  if (truncated) return `truncated image data (the file ends early; ${firstLine})`;
   if (/unsupported image format/i.test(firstLine)) return 'not a readable image (unknown or unsupported format)';
   if (/premature end|truncated|unexpected end/i.test(firstLine)) return `truncated image data (${firstLine})`;
   return `corrupt or undecodable image (${firstLine})`;
@@ -120,7 +141,7 @@ export async function importImageFile(path: string, options: DecodeOptions = {})
       image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height },
     };
   } catch (error) {
-    return { path, reason: describeDecodeError((error as Error).message ?? String(error)) };
+    return { path, reason: describeDecodeError((error as Error).message ?? String(error), await cutShort(path).catch(() => false)) };
   }
 }
 
