@@ -16,6 +16,7 @@ import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
 import { initialValues } from '../trainer/models/tf-model.ts';
 import type { Batch } from '../trainer/fit/batch.ts';
 import type { Callback } from '../trainer/fit/learner.ts';
+import { psnrY } from '../common/image-metrics.ts';
 
 const tiny: ModelSpec = { kind: 'unet', options: { task: 'decrappify', scale: 1, widths: [8, 16, 32] } };
 const { backend } = await selectBackend('wasm');
@@ -141,4 +142,21 @@ test('two data-parallel workers give the gradient of one engine on the whole bat
     maxAbs = Math.max(maxAbs, Math.abs(g1[i]));
   }
   assert.ok(maxAbs > 0 && maxDiff / maxAbs <= 1e-5, `relative gradient difference ${maxDiff / maxAbs}`);
+});
+
+test('epoch records carry validation PSNR/SSIM from the shared metric code', async () => {
+  // With lr 0 the zero-initialised head keeps a decrappify U-Net the identity, so its validation
+  // scores must equal those of the noisy inputs themselves.
+  const source = syntheticSource({ batchSize: 2, cropPx: 16, batchesPerEpoch: 1, seed: 9 });
+  const val = [source.batch(5, 0) as Batch];
+  const r = await trainRun({ spec: tiny, loss: { kind: 'mse' }, backend, data: { ...source, validation: () => val }, stages: [{ epochs: 1, lr: 0 }] });
+  const m = r.history[0].metrics!;
+  const px = 16 * 16;
+  let psnr = 0;
+  for (let i = 0; i < 2; i++) {
+    const img = (a: Float32Array) => ({ data: Array.from(a.subarray(i * px * 3, (i + 1) * px * 3), (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)), width: 16, height: 16 });
+    psnr += psnrY(img(val[0].x), img(val[0].y)) / 2;
+  }
+  assert.ok(Math.abs(m.psnrY - psnr) < 1e-3, `metrics psnrY ${m.psnrY} vs ${psnr}`);
+  assert.ok(m.ssimY > 0 && m.ssimY < 1);
 });

@@ -128,7 +128,8 @@ export async function run(argv: string[]): Promise<number> {
           } else {
             const r = e.record;
             line.log(`epoch ${r.epoch}/${e.epochs}${stages[r.stage].freeze ? ' (encoder frozen)' : ''}: train loss ${r.trainLoss.toFixed(5)}` +
-              `${r.valLoss === undefined ? '' : `, validation loss ${r.valLoss.toFixed(5)}`}, ${r.imgPerSec.toFixed(1)} img/s, ${formatDuration(r.seconds)}`);
+              `${r.valLoss === undefined ? '' : `, validation loss ${r.valLoss.toFixed(5)}`}` +
+              `${Object.entries(r.metrics ?? {}).map(([k, v]) => `, ${k} ${v.toFixed(k.startsWith('ssim') ? 4 : 2)}`).join('')}, ${r.imgPerSec.toFixed(1)} img/s, ${formatDuration(r.seconds)}`);
           }
         },
       });

@@ -19,6 +19,8 @@ export interface EpochRecord {
   stage: number;
   trainLoss: number;
   valLoss?: number;
+  /** Validation image metrics, e.g. { psnrY, ssimY } (see image-metrics-callback.ts). */
+  metrics?: Record<string, number>;
   seconds: number;
   imgPerSec: number;
 }

@@ -6,6 +6,7 @@ import type { LossSpec } from '../losses/losses.ts';
 import type { DataSource } from './batch.ts';
 import { cancelOn, checkpointEvery, type FitEvent, oneCycleSchedule, progress } from './callbacks.ts';
 import { readCheckpoint } from './checkpoint.ts';
+import { imageMetrics } from './image-metrics-callback.ts';
 import { LocalGradEngine, type GradEngine } from './grad-engine.ts';
 import { type Callback, Learner, type FitResult, type Stage } from './learner.ts';
 import { ParamLayout } from './param-layout.ts';
@@ -51,7 +52,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const engine: GradEngine = workers > 0
     ? await WorkerGradEngine.start({ spec: o.spec, lossSpec: o.loss, backend: o.backend, layout, weights, workers })
     : new LocalGradEngine(o.spec, o.loss, weights);
-  const callbacks = [oneCycleSchedule(), ...(o.callbacks ?? [])];
+  const callbacks = [oneCycleSchedule(), imageMetrics(), ...(o.callbacks ?? [])];
   if (o.checkpointPath) callbacks.push(checkpointEvery(o.checkpointPath, { loss: o.loss, stages: o.stages }));
   if (o.onEvent) callbacks.push(progress(o.onEvent));
   if (o.signal) callbacks.push(cancelOn(o.signal));
