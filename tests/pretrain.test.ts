@@ -120,7 +120,7 @@ test("a U-Net started from copyEncoder has the classifier's encoder bit for bit 
 test('rotation samples are the photo turned k·90°, labelled k; held-out turns cycle through all four', async () => {
   const rgb = scene(new Rng(1));
   const store = { count: 1, get: () => ({ data: rgb, width: px, height: px }) };
-  const source = classifierSource({ mode: 'rotation', train: { store, images: [0] }, val: { store, images: [0, 0, 0, 0, 0] }, classes: 0, batchSize: 8, cropPx: px });
+  const source = classifierSource({ mode: 'rotation', train: { store, images: [0] }, val: { store, images: [0, 0, 0, 0, 0] }, batchSize: 8, cropPx: px });
   const [val] = await source.validation();
   assert.deepEqual(val.yShape, [5, 4]);
   const upright = Float32Array.from(rgb, (v) => v / 255);
@@ -199,4 +199,9 @@ test('supervised pretraining (the CLI) on a generated Tiny-ImageNet-layout set r
   } finally {
     val.close();
   }
+
+  // Same parameter names, other class count: resuming into this file would silently mix the heads.
+  await assert.rejects(pretrainClassifier({
+    mode: 'rotation', dataDir: root, storeDir: join(dir, 'other-store'), out, widths, epochs: 1, batchSize: 12, cropPx: px, backend, workers: 0,
+  }), /holds a different model .*"classes":3.*"classes":4/);
 });

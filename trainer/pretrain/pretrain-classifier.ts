@@ -1,7 +1,8 @@
 // Pretrains the classifier whose encoder becomes the U-Net's down path (and the perceptual loss's
 // feature extractor): supervised on a labelled dataset, or self-supervised on unlabelled photos by
 // predicting which of 4 rotations was applied, so a user with only their own photos gets an encoder too.
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import type { BackendChoice } from '../backends/select-backend.ts';
@@ -35,8 +36,8 @@ export interface ClassifierSourceOptions {
   train: ImageSplit;
   /** Held-out images: fixed centre crops (and, for rotation, fixed turns), the same every epoch. */
   val?: ImageSplit;
-  /** Supervised: the dataset's class count (the store's labels index it). Rotation always has 4. */
-  classes: number;
+  /** Supervised: the dataset's class count (the store's labels index it). Rotation has its own 4. */
+  classes?: number;
   batchSize: number;
   cropPx: number;
   seed?: number;
@@ -85,6 +86,7 @@ export function classifierSource(o: ClassifierSourceOptions):
   DataSource & { trainImages: number; heldOutImages: number; validation(): Batch[] | Promise<Batch[]> } {
   const seed = o.seed ?? 0;
   const classes = o.mode === 'rotation' ? rotationClasses.length : o.classes;
+  if (classes === undefined || classes < 2) throw new Error('supervised pretraining needs the class count (2 or more)');
   const side = o.cropPx;
   const train = o.train.images;
   if (train.length === 0) throw new Error('no images to pretrain on');
@@ -302,6 +304,17 @@ export async function pretrainClassifier(o: PretrainOptions): Promise<PretrainRe
   const data = await prepareData(o);
   try {
     const spec: ModelSpec = { kind: 'classifier', options: { widths: o.widths, classes: data.classes.length } };
+    // A resume must be of this very classifier: a different class count keeps the parameter names,
+    // so the trainer alone would not notice.
+    if (existsSync(o.out)) {
+      const had = readCheckpoint(o.out).state.spec;
+      if (JSON.stringify(had) !== JSON.stringify(spec)) {
+        throw new Error(`${o.out} holds a different model (${JSON.stringify(had.options)}, not ${JSON.stringify(spec.options)}); ` +
+          'choose another output file or delete it');
+      }
+    } else {
+      mkdirSync(dirname(o.out), { recursive: true });
+    }
     const source = classifierSource({
       mode: o.mode, train: data.train, val: data.val, classes: data.classes.length, batchSize: o.batchSize, cropPx: o.cropPx, seed: o.seed,
     });

@@ -1,4 +1,4 @@
-// `pretrain`: trains the classifier whose encoder initialises a U-Net (`enhance train --encoder`) and
+// `enhance pretrain`: trains the classifier whose encoder initialises a U-Net (`enhance train --encoder`) and
 // drives the perceptual loss. Also runs on its own: npx tsx trainer/pretrain/pretrain-cli.ts --help
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,7 +8,7 @@ import { bar, formatDuration, ProgressLine } from '../../cli/progress-line.ts';
 import { backendOrder, type BackendChoice, selectBackend } from '../backends/select-backend.ts';
 import { pretrainClassifier, type PretrainMode } from './pretrain-classifier.ts';
 
-const help = `usage: pretrain --data DIR --out FILE [options]
+const help = `usage: enhance pretrain --data DIR --out FILE [options]
 
 Pretrains a classifier for its encoder. Rerun the same command after an interruption to resume.
 
@@ -30,9 +30,9 @@ Pretrains a classifier for its encoder. Rerun the same command after an interrup
   --seed N          (default 0)
 `;
 
-function positiveInt(name: string, text: string): number {
+function count(name: string, text: string, min = 1): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not '${text}'`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, not '${text}'`);
   return n;
 }
 
@@ -53,21 +53,21 @@ export async function run(argv: string[]): Promise<number> {
   }
   const mode = values.mode as PretrainMode;
   if (!values.data || !values.out || (mode !== 'supervised' && mode !== 'rotation')) {
-    process.stderr.write(`pretrain: --data and --out are required, --mode is supervised or rotation\n\n${help}`);
+    process.stderr.write(`enhance pretrain: --data and --out are required, --mode is supervised or rotation\n\n${help}`);
     return 2;
   }
   if (values.val && mode === 'supervised') {
-    process.stderr.write('pretrain: --val is for rotation; a supervised dataset brings its own val split\n');
+    process.stderr.write('enhance pretrain: --val is for rotation; a supervised dataset brings its own val split\n');
     return 2;
   }
-  const widths = values.widths.split(',').map((w) => positiveInt('widths', w));
-  const cropPx = positiveInt('crop', values.crop);
+  const widths = values.widths.split(',').map((w) => count('widths', w));
+  const cropPx = count('crop', values.crop);
   const multiple = 2 ** (widths.length - 1);
   if (cropPx % multiple) throw new Error(`--crop must be a multiple of ${multiple} for ${widths.length} widths`);
   const out = resolve(values.out);
 
   const sel = await selectBackend(values.backend as BackendChoice | undefined);
-  const workers = values.workers === undefined ? (sel.backend === 'wasm' ? 2 : 0) : Number(values.workers);
+  const workers = values.workers === undefined ? (sel.backend === 'wasm' ? 2 : 0) : count('workers', values.workers, 0);
   const line = new ProgressLine();
   line.log(sel.line + (workers ? `, ${workers} workers` : ''));
   const abort = new AbortController();
@@ -80,8 +80,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const r = await pretrainClassifier({
       mode, dataDir: resolve(values.data), valDir: values.val && resolve(values.val), storeDir: resolve(values.store ?? `${out}.store`), out,
-      widths, epochs: positiveInt('epochs', values.epochs), lr: Number(values.lr), batchSize: positiveInt('batch', values.batch), cropPx,
-      maxSidePx: values['max-side'] === undefined ? undefined : positiveInt('max-side', values['max-side']),
+      widths, epochs: count('epochs', values.epochs), lr: Number(values.lr), batchSize: count('batch', values.batch), cropPx,
+      maxSidePx: values['max-side'] === undefined ? undefined : count('max-side', values['max-side']),
       backend: sel.backend, workers, seed: Number(values.seed), signal: abort.signal,
       onImport: (split, done, total, path) => line.update(`preparing ${split} ${bar(done / total)} ${done}/${total} ${path}`),
       onEvent: (e) => {
