@@ -36,7 +36,7 @@ export function imageMetrics(): Callback {
       const sums = { psnrY: 0, ssimY: 0, psnrRgb: 0 };
       let n = 0;
       for (const b of val) {
-        const pred = model.predict(tf.tensor(b.x, b.xShape));
+        const pred = tf.tidy(() => model!.apply(tf.tensor(b.x, b.xShape)));
         const p = (await pred.data()) as Float32Array;
         pred.dispose();
         const [count, height, width, ch] = b.yShape;

@@ -90,7 +90,9 @@ export class Learner {
 
   restore(c: Checkpoint): void {
     const { layout } = this.o;
-    if (c.state.names.join() !== layout.names.join()) throw new Error('checkpoint belongs to a different architecture');
+    if (JSON.stringify([c.state.names, c.state.shapes]) !== JSON.stringify([layout.names, layout.shapes])) {
+      throw new Error('checkpoint belongs to a different architecture (parameter names or shapes differ)');
+    }
     this.o.weights.set(c.weights);
     this.opt.m.set(c.m);
     this.opt.v.set(c.v);
