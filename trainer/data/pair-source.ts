@@ -1,8 +1,8 @@
-import sharp from 'sharp';
 import type { Batch, DataSource } from '../fit/batch.ts';
 import { Rng, seedFor } from '../rng.ts';
-import type { ImageStore, StoredImage } from './image-store.ts';
-import { augmentPair, type Crop, degrade, type DegradeOptions, type Pair } from './tasks.ts';
+import type { ImageStore } from './image-store.ts';
+import { cropAt, epochSampler } from './sampling.ts';
+import { augmentPair, degrade, type DegradeOptions, type Pair } from './tasks.ts';
 
 export interface PairSourceOptions extends DegradeOptions {
   store: Pick<ImageStore, 'count' | 'get'>;
@@ -15,23 +15,6 @@ export interface PairSourceOptions extends DegradeOptions {
   /** Images held out for validation (fixed crops and degradations, the same in every run). */
   validationImages?: number;
   augment?: boolean;
-}
-
-async function cropAt(img: StoredImage, side: number, rng: Rng | undefined, align: number): Promise<Crop> {
-  let { data, width, height } = img;
-  if (width < side || height < side) {
-    // Small photos are enlarged just enough to fit one crop, rather than dropped.
-    const f = side / Math.min(width, height);
-    width = Math.max(side, Math.round(width * f));
-    height = Math.max(side, Math.round(height * f));
-    data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
-  }
-  const pick = (room: number) => (rng ? Math.floor(rng.int(room + 1) / align) * align : Math.floor(room / 2 / align) * align);
-  const x0 = pick(width - side);
-  const y0 = pick(height - side);
-  const out = new Uint8Array(side * side * 3);
-  for (let r = 0; r < side; r++) out.set(data.subarray(((y0 + r) * width + x0) * 3, ((y0 + r) * width + x0 + side) * 3), r * side * 3);
-  return { data: out, width: side, height: side };
 }
 
 function stack(pairs: Pair[]): Batch {
@@ -60,7 +43,7 @@ export function pairSource(o: PairSourceOptions): DataSource & { trainImages: nu
   const batchesPerEpoch = o.batchesPerEpoch ?? Math.max(1, Math.floor(train.length / o.batchSize));
   const align = o.task === 'upscale' ? o.scale : 1;
   let validation: Promise<Batch[]> | undefined;
-  let shuffled: { k: number; order: number[] } | undefined;
+  const samples = epochSampler(train, seed, o.batchSize, batchesPerEpoch);
 
   const sample = async (index: number, rng: Rng | undefined): Promise<Pair> => {
     const crop = await cropAt(o.store.get(index), o.cropPx, rng, align);
@@ -73,18 +56,7 @@ export function pairSource(o: PairSourceOptions): DataSource & { trainImages: nu
     validationImages: nVal,
     batchesPerEpoch,
     async batch(epoch, index) {
-      // Epochs longer than the image list walk on through the next shuffles.
-      const perm = (k: number) => {
-        if (shuffled?.k !== k) shuffled = { k, order: new Rng(seedFor(seed, `epoch/${k}`)).shuffle([...train]) };
-        return shuffled.order;
-      };
-      const pairs: Promise<Pair>[] = [];
-      for (let i = 0; i < o.batchSize; i++) {
-        const flat = (epoch * batchesPerEpoch + index) * o.batchSize + i;
-        const img = perm(Math.floor(flat / train.length))[flat % train.length];
-        pairs.push(sample(img, new Rng(seedFor(seed, `sample/${epoch}/${index}/${i}`))));
-      }
-      return stack(await Promise.all(pairs));
+      return stack(await Promise.all(samples(epoch, index).map(({ item, rng }) => sample(item, rng))));
     },
     validation() {
       validation ??= (async () => {

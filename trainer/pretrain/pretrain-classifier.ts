@@ -4,11 +4,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import type { BackendChoice } from '../backends/select-backend.ts';
 import { type ImageStore, importToStore, openImageStore, type StoredImage, type StoreSource } from '../data/image-store.ts';
 import type { SkippedFile } from '../data/import-images.ts';
 import { type ClassInfo, readLabelledDataset } from '../data/labelled-layouts.ts';
+import { cropAt, epochSampler } from '../data/sampling.ts';
 import { dihedral } from '../data/tasks.ts';
 import type { Batch, DataSource } from '../fit/batch.ts';
 import type { FitEvent } from '../fit/callbacks.ts';
@@ -43,23 +43,9 @@ export interface ClassifierSourceOptions {
   seed?: number;
 }
 
-async function cropAt(img: StoredImage, side: number, rng: Rng | undefined): Promise<Float32Array> {
-  let { data, width, height } = img;
-  if (width < side || height < side) {
-    // A photo smaller than the crop is enlarged just enough, rather than dropped.
-    const f = side / Math.min(width, height);
-    width = Math.max(side, Math.round(width * f));
-    height = Math.max(side, Math.round(height * f));
-    data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(width, height, { kernel: 'cubic' }).raw().toBuffer();
-  }
-  const x0 = rng ? rng.int(width - side + 1) : Math.floor((width - side) / 2);
-  const y0 = rng ? rng.int(height - side + 1) : Math.floor((height - side) / 2);
-  const out = new Float32Array(side * side * 3);
-  for (let r = 0; r < side; r++) {
-    const from = ((y0 + r) * width + x0) * 3;
-    for (let i = 0; i < side * 3; i++) out[r * side * 3 + i] = data[from + i] / 255;
-  }
-  return out;
+/** A crop as floats in [0, 1]. */
+async function cropFloat(img: StoredImage, side: number, rng: Rng | undefined): Promise<Float32Array> {
+  return Float32Array.from((await cropAt(img, side, rng)).data, (v) => v / 255);
 }
 
 interface Sample {
@@ -91,7 +77,7 @@ export function classifierSource(o: ClassifierSourceOptions):
   const train = o.train.images;
   if (train.length === 0) throw new Error('no images to pretrain on');
   const batchesPerEpoch = Math.max(1, Math.floor(train.length / o.batchSize));
-  let shuffled: { k: number; order: number[] } | undefined;
+  const samples = epochSampler(train, seed, o.batchSize, batchesPerEpoch);
   let validation: Promise<Batch[]> | undefined;
 
   const labelOf = (img: StoredImage): number => {
@@ -101,7 +87,7 @@ export function classifierSource(o: ClassifierSourceOptions):
 
   const trainSample = async (index: number, rng: Rng): Promise<Sample> => {
     const img = o.train.store.get(index);
-    let x = await cropAt(img, side, rng);
+    let x = await cropFloat(img, side, rng);
     // A mirrored photo is still an upright photo: flip first, then (rotation) turn it.
     if (rng.next() < 0.5) x = dihedral(x, side, side, 3, 4).data;
     if (o.mode === 'supervised') return { x, label: labelOf(img) };
@@ -112,7 +98,7 @@ export function classifierSource(o: ClassifierSourceOptions):
   // Each held-out image once; rotation cycles its turn through 0–3 so the four classes stay balanced.
   const heldOutSample = async (split: ImageSplit, position: number): Promise<Sample> => {
     const img = split.store.get(split.images[position]);
-    const x = await cropAt(img, side, undefined);
+    const x = await cropFloat(img, side, undefined);
     if (o.mode === 'supervised') return { x, label: labelOf(img) };
     const k = position % 4;
     return { x: dihedral(x, side, side, 3, k).data, label: k };
@@ -123,17 +109,7 @@ export function classifierSource(o: ClassifierSourceOptions):
     heldOutImages: o.val?.images.length ?? 0,
     batchesPerEpoch,
     async batch(epoch, index) {
-      const perm = (k: number) => {
-        if (shuffled?.k !== k) shuffled = { k, order: new Rng(seedFor(seed, `epoch/${k}`)).shuffle([...train]) };
-        return shuffled.order;
-      };
-      const samples: Promise<Sample>[] = [];
-      for (let i = 0; i < o.batchSize; i++) {
-        const flat = (epoch * batchesPerEpoch + index) * o.batchSize + i;
-        const img = perm(Math.floor(flat / train.length))[flat % train.length];
-        samples.push(trainSample(img, new Rng(seedFor(seed, `sample/${epoch}/${index}/${i}`))));
-      }
-      return stack(await Promise.all(samples), classes, side);
+      return stack(await Promise.all(samples(epoch, index).map(({ item, rng }) => trainSample(item, rng))), classes, side);
     },
     validation() {
       const val = o.val;
