@@ -6,7 +6,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   train: { summary: 'train or fine-tune a model on a folder of photos', load: () => import('./commands/train.ts') },
-  pretrain: { summary: 'pretrain an encoder: a classifier on labelled photos, or self-supervised on your own', load: () => import('../trainer/pretrain/pretrain-cli.ts') },
+  pretrain: { summary: 'pretrain an encoder: a classifier on labelled photos, or self-supervised on your own', load: () => import('./commands/pretrain.ts') },
   upscale: { summary: 'upscale a folder of photos ×2 or ×4', load: async () => (await import('./commands/enhance-folder.ts')).command('upscale') },
   decrappify: { summary: 'remove JPEG artifacts from a folder of photos', load: async () => (await import('./commands/enhance-folder.ts')).command('decrappify') },
   colorize: { summary: 'colorize a folder of black-and-white photos', load: async () => (await import('./commands/enhance-folder.ts')).command('colorize') },

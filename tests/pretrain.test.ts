@@ -16,7 +16,7 @@ import { syntheticSource } from '../trainer/data/synthetic-source.ts';
 import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
 import { initialValues } from '../trainer/models/tf-model.ts';
 import { classifierSource, copyEncoder, evaluateAccuracy, pretrainClassifier } from '../trainer/pretrain/pretrain-classifier.ts';
-import { run } from '../trainer/pretrain/pretrain-cli.ts';
+import { run } from '../cli/commands/pretrain.ts';
 import { Rng } from '../trainer/rng.ts';
 
 const { backend } = await selectBackend('wasm');

@@ -12,7 +12,8 @@ import { buildModel, type ModelSpec } from '../../trainer/models/build-model.ts'
 import { writeFileAtomic } from '../../trainer/atomic-write.ts';
 import type { LossSpec } from '../../trainer/losses/losses.ts';
 import { copyEncoder } from '../../trainer/pretrain/pretrain-classifier.ts';
-import { bar, formatDuration, ProgressLine } from '../progress-line.ts';
+import { fitReporter, stopOnCtrlC, workersFor } from '../fit-reporting.ts';
+import { bar, ProgressLine } from '../progress-line.ts';
 
 const help = `usage: enhance train --task upscale|decrappify|colorize --data DIR --out DIR [options]
 
@@ -89,22 +90,15 @@ export async function run(argv: string[]): Promise<number> {
   const out = resolve(values.out);
   mkdirSync(out, { recursive: true });
   const sel = await selectBackend(values.backend as BackendChoice | undefined);
-  const workers = Number(values.workers ?? (sel.backend === 'wasm' ? 2 : 0));
+  const workers = workersFor(sel, values.workers);
   const line = new ProgressLine();
   line.log(sel.line + (workers ? `, ${workers} workers` : ''));
-
-  const abort = new AbortController();
-  const onSigint = () => {
-    line.log('stopping after this batch… (Ctrl-C again to quit at once)');
-    abort.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnCtrlC(line);
   try {
     const storeDir = join(out, 'store');
     const summary = await importToStore(storeDir, resolve(values.data), {
       maxSidePx: Number(values['max-side']),
-      signal: abort.signal,
+      signal: stop.signal,
       onProgress: (done, total, path) => line.update(`preparing ${bar(done / total)} ${done}/${total} ${path}`),
     });
     line.log(`store: ${summary.count} images (${summary.added} new, ${summary.alreadyStored} already stored, ${summary.skipped.length} skipped)`);
@@ -120,18 +114,8 @@ export async function run(argv: string[]): Promise<number> {
       const checkpointPath = join(out, 'checkpoint.ckpt');
       const r = await trainRun({
         spec, loss, data, stages, seed: Number(values.seed), backend: sel.backend, workers, checkpointPath,
-        initialWeights, signal: abort.signal,
-        onEvent: (e) => {
-          if (e.kind === 'batch') {
-            line.update(`${bar(e.fraction)} epoch ${e.epoch + 1}/${e.epochs} step ${e.batch + 1}/${e.batches} loss ${e.loss.toFixed(5)} ` +
-              `lr ${e.lr.toExponential(1)} ${e.imgPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`);
-          } else {
-            const r = e.record;
-            line.log(`epoch ${r.epoch}/${e.epochs}${stages[r.stage].freeze ? ' (encoder frozen)' : ''}: train loss ${r.trainLoss.toFixed(5)}` +
-              `${r.valLoss === undefined ? '' : `, validation loss ${r.valLoss.toFixed(5)}`}` +
-              `${Object.entries(r.metrics ?? {}).map(([k, v]) => `, ${k} ${v.toFixed(k.startsWith('ssim') ? 4 : 2)}`).join('')}, ${r.imgPerSec.toFixed(1)} img/s, ${formatDuration(r.seconds)}`);
-          }
-        },
+        initialWeights, signal: stop.signal,
+        onEvent: fitReporter(line, (stage) => (stages[stage].freeze ? ' (encoder frozen)' : '')),
       });
       if (r.resumedFromEpoch) line.log(`(resumed from the checkpoint after epoch ${r.resumedFromEpoch})`);
       if (!r.completed) {
@@ -149,13 +133,13 @@ export async function run(argv: string[]): Promise<number> {
       store.close();
     }
   } catch (err) {
-    if (abort.signal.aborted) {
+    if (stop.signal.aborted) {
       line.log('stopped while preparing the store; rerun the same command to continue.');
       return 1;
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     line.done();
   }
 }

@@ -1,12 +1,11 @@
 // `enhance pretrain`: trains the classifier whose encoder initialises a U-Net (`enhance train --encoder`) and
-// drives the perceptual loss. Also runs on its own: npx tsx trainer/pretrain/pretrain-cli.ts --help
-import { realpathSync } from 'node:fs';
+// drives the perceptual loss.
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bar, formatDuration, ProgressLine } from '../../cli/progress-line.ts';
-import { backendOrder, type BackendChoice, selectBackend } from '../backends/select-backend.ts';
-import { pretrainClassifier, type PretrainMode } from './pretrain-classifier.ts';
+import { backendOrder, type BackendChoice, selectBackend } from '../../trainer/backends/select-backend.ts';
+import { pretrainClassifier, type PretrainMode } from '../../trainer/pretrain/pretrain-classifier.ts';
+import { fitReporter, stopOnCtrlC, workersFor } from '../fit-reporting.ts';
+import { bar, ProgressLine } from '../progress-line.ts';
 
 const help = `usage: enhance pretrain --data DIR --out FILE [options]
 
@@ -67,33 +66,18 @@ export async function run(argv: string[]): Promise<number> {
   const out = resolve(values.out);
 
   const sel = await selectBackend(values.backend as BackendChoice | undefined);
-  const workers = values.workers === undefined ? (sel.backend === 'wasm' ? 2 : 0) : count('workers', values.workers, 0);
+  const workers = workersFor(sel, values.workers);
   const line = new ProgressLine();
   line.log(sel.line + (workers ? `, ${workers} workers` : ''));
-  const abort = new AbortController();
-  const onSigint = () => {
-    line.log('stopping after this batch… (Ctrl-C again to quit at once)');
-    abort.abort();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
+  const stop = stopOnCtrlC(line);
   try {
     const r = await pretrainClassifier({
       mode, dataDir: resolve(values.data), valDir: values.val && resolve(values.val), storeDir: resolve(values.store ?? `${out}.store`), out,
       widths, epochs: count('epochs', values.epochs), lr: Number(values.lr), batchSize: count('batch', values.batch), cropPx,
       maxSidePx: values['max-side'] === undefined ? undefined : count('max-side', values['max-side']),
-      backend: sel.backend, workers, seed: Number(values.seed), signal: abort.signal,
+      backend: sel.backend, workers, seed: Number(values.seed), signal: stop.signal,
       onImport: (split, done, total, path) => line.update(`preparing ${split} ${bar(done / total)} ${done}/${total} ${path}`),
-      onEvent: (e) => {
-        if (e.kind === 'batch') {
-          line.update(`${bar(e.fraction)} epoch ${e.epoch + 1}/${e.epochs} step ${e.batch + 1}/${e.batches} loss ${e.loss.toFixed(4)} ` +
-            `lr ${e.lr.toExponential(1)} ${e.imgPerSec.toFixed(1)} img/s ETA ${formatDuration(e.etaSec)}`);
-        } else {
-          const h = e.record;
-          line.log(`epoch ${h.epoch}/${e.epochs}: train loss ${h.trainLoss.toFixed(4)}` +
-            `${h.valLoss === undefined ? '' : `, held-out loss ${h.valLoss.toFixed(4)}`}, ${h.imgPerSec.toFixed(1)} img/s, ${formatDuration(h.seconds)}`);
-        }
-      },
+      onEvent: fitReporter(line),
     });
     for (const s of r.skipped) line.log(`skipped ${s.path}: ${s.reason}`);
     line.log(`${mode}: ${r.classes.length} classes, ${r.trainImages} training images, ${r.heldOutImages} held out`);
@@ -107,15 +91,14 @@ export async function run(argv: string[]): Promise<number> {
     line.log(`classifier: ${out}`);
     return 0;
   } catch (err) {
-    if (abort.signal.aborted) {
+    if (stop.signal.aborted) {
       line.log('stopped while preparing the images; rerun the same command to continue.');
       return 1;
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
     line.done();
   }
 }
 
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await run(process.argv.slice(2));
