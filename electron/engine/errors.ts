@@ -24,7 +24,8 @@ export function classifyError(e: unknown, path: string, side: 'read' | 'write'):
     if (errno === 'ENOSPC' || errno === 'EDQUOT' || /no space left|disk quota/i.test(message)) return 'disk-full';
     if (side === 'write') {
       if (typeof errno === 'string' || /permission denied|read-only file system|unable to open .* for write/i.test(message)) return 'output-not-writable';
-      if (/too large for the|exceeds .* limit|maximum .* (width|height|dimension)/i.test(message)) return 'unsupported';
+      // libwebp gives up on very large lossy images (its first partition is capped at 512 KB).
+      if (/too large for the|exceeds .* limit|maximum .* (width|height|dimension)|webpsave: unable to encode/i.test(message)) return 'unsupported';
       return 'internal';
     }
     if (errno === 'ENOENT') return 'not-found';

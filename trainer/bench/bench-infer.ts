@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,12 +54,16 @@ const { values } = parseArgs({
 /** Runs one row in this process and prints its result as the last stdout line. */
 async function runRow(spec: RowSpec): Promise<void> {
   let seconds = 0;
+  let cpuSeconds = 0;
   let megapixels = 0;
   const time = async (path: string, work: () => Promise<void>) => {
     const meta = await sharp(path).metadata();
     megapixels += (meta.width * meta.height) / 1e6;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await work();
+    const c = process.cpuUsage(c0);
+    cpuSeconds += (c.user + c.system) / 1e6;
     seconds += (performance.now() - t0) / 1000;
   };
   if (spec.engine === 'enhance') {
@@ -97,7 +101,8 @@ async function runRow(spec: RowSpec): Promise<void> {
     mpPerSec: Number((megapixels / seconds).toFixed(4)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
-  process.stdout.write(`${JSON.stringify({ ...row, seconds: Number(seconds.toFixed(2)), megapixels: Number(megapixels.toFixed(2)) })}\n`);
+  const extra = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(1)), megapixels: Number(megapixels.toFixed(2)) };
+  process.stdout.write(`${JSON.stringify({ ...row, ...extra })}\n`);
 }
 
 /** A photo-like test image: a smooth random field upsampled, with fine grain on top. */
@@ -143,7 +148,7 @@ function esrganMissing(): string | undefined {
   return undefined;
 }
 
-function spawnRow(spec: RowSpec): Row & { seconds: number; megapixels: number } {
+function spawnRow(spec: RowSpec): Row & { seconds: number; cpuSeconds: number; megapixels: number } {
   const stdout = execFileSync(process.execPath, ['--import', 'tsx', self, '--row', JSON.stringify(spec)], {
     cwd: root,
     encoding: 'utf8',
@@ -184,16 +189,17 @@ async function main(): Promise<void> {
     if (big) specs.push({ engine: 'enhance', scale: 2, image: big.label, paths: big.paths, outDir: '', tileSizePx, threads });
 
     const rows: Row[] = [];
-    process.stdout.write(`${'engine'.padEnd(12)} ${'scale'.padEnd(5)} ${'image'.padEnd(12)} ${'MP in'.padStart(7)} ${'seconds'.padStart(8)} ${'MP/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}\n`);
+    process.stdout.write(`${'engine'.padEnd(12)} ${'scale'.padEnd(5)} ${'image'.padEnd(12)} ${'MP in'.padStart(7)} ${'seconds'.padStart(8)} ${'CPU s'.padStart(7)} ${'MP/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}\n`);
     for (const [i, spec] of specs.entries()) {
       const outDir = join(work, `out-${i}`);
       await mkdir(outDir);
       const r = spawnRow({ ...spec, outDir });
       await rm(outDir, { recursive: true, force: true });
       rows.push({ engine: r.engine, scale: r.scale, image: r.image, mpPerSec: r.mpPerSec, peakRssMB: r.peakRssMB });
-      process.stdout.write(`${r.engine.padEnd(12)} ${`×${r.scale}`.padEnd(5)} ${r.image.padEnd(12)} ${r.megapixels.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)} ${r.mpPerSec.toFixed(3).padStart(7)} ${String(r.peakRssMB).padStart(11)}\n`);
+      process.stdout.write(`${r.engine.padEnd(12)} ${`×${r.scale}`.padEnd(5)} ${r.image.padEnd(12)} ${r.megapixels.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)} ${r.cpuSeconds.toFixed(0).padStart(7)} ${r.mpPerSec.toFixed(3).padStart(7)} ${String(r.peakRssMB).padStart(11)}\n`);
     }
-    process.stdout.write(`tile ${tileSizePx} px, ${threads} ORT threads, CPU execution provider\n`);
+    // CPU seconds show how much of the machine a row got when other work shares it.
+    process.stdout.write(`tile ${tileSizePx} px, ${threads} ORT threads, CPU execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     process.stdout.write(`${JSON.stringify({ bench: 'infer', rows })}\n`);
   } finally {
     await rm(work, { recursive: true, force: true });
