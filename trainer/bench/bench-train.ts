@@ -6,9 +6,13 @@ import { parseArgs } from 'node:util';
 import { backendOrder, type BackendChoice, selectBackend } from '../backends/select-backend.ts';
 import { trainRun } from '../fit/train-run.ts';
 import { syntheticSource } from '../data/synthetic-source.ts';
-import { referenceUNetOptions } from '../models/unet.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Batch } from '../fit/batch.ts';
+import { TfModel } from '../models/tf-model.ts';
+import { createUNet, referenceUNetOptions } from '../models/unet.ts';
 
-interface Row { backend: string; workers: number; batch: number; steps: number; imgPerSec: number; note?: string }
+/** fwdImgPerSec: one thread's inference speed on the same batches, the yardstick for how fast this machine is. */
+interface Row { backend: string; workers: number; batch: number; steps: number; imgPerSec: number; fwdImgPerSec?: number; note?: string }
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +23,19 @@ const { values } = parseArgs({
     row: { type: 'string' },
   },
 });
+
+async function forwardImgPerSec(batch: number, steps: number): Promise<number> {
+  const model = new TfModel(createUNet(referenceUNetOptions), 1);
+  const x = tf.tensor((syntheticSource({ batchSize: batch, cropPx: 64, batchesPerEpoch: 1 }).batch(0, 0) as Batch).x, [batch, 64, 64, 3]);
+  const run = async () => tf.dispose(await model.predict(x).data());
+  await run();
+  const started = performance.now();
+  for (let i = 0; i < steps; i++) await run();
+  const seconds = (performance.now() - started) / 1000;
+  x.dispose();
+  model.dispose();
+  return (steps * batch) / seconds;
+}
 
 async function runRow(backend: BackendChoice, workers: number, batch: number, steps: number): Promise<Row> {
   const sel = await selectBackend(backend);
@@ -35,7 +52,7 @@ async function runRow(backend: BackendChoice, workers: number, batch: number, st
   });
   const timed = r.history.slice(warmup);
   const timedImgPerSec = (timed.length * batch) / timed.reduce((a, h) => a + h.seconds, 0);
-  return { backend, workers, batch, steps, imgPerSec: timedImgPerSec };
+  return { backend, workers, batch, steps, imgPerSec: timedImgPerSec, fwdImgPerSec: workers ? undefined : await forwardImgPerSec(batch, steps) };
 }
 
 if (values.row) {
@@ -68,11 +85,12 @@ if (values.row) {
       process.stderr.write(`${r.backend}${r.workers ? ` ×${r.workers} workers` : ''}: ${Number.isNaN(r.imgPerSec) ? r.note : `${r.imgPerSec.toFixed(2)} img/s`}\n`);
     }
   }
-  console.log('\nbackend     workers  batch  steps  img/s');
+  console.log('\nbackend     workers  batch  steps  train img/s  forward img/s (1 thread)');
   for (const r of rows) {
     console.log(`${r.backend.padEnd(11)} ${String(r.workers).padStart(7)} ${String(r.batch).padStart(6)} ${String(r.steps).padStart(6)}  ${
-      Number.isNaN(r.imgPerSec) ? `-  (${r.note})` : r.imgPerSec.toFixed(2)}`);
+      Number.isNaN(r.imgPerSec) ? `-  (${r.note})` : `${r.imgPerSec.toFixed(2).padStart(11)}  ${r.fwdImgPerSec?.toFixed(2) ?? ''}`}`);
   }
   console.log(JSON.stringify({ bench: 'train', model: 'unet-32-64-128-256', cropPx: 64, results: rows.map((r) => ({
-    backend: r.backend, workers: r.workers, batch: r.batch, imgPerSec: Number.isNaN(r.imgPerSec) ? null : Number(r.imgPerSec.toFixed(3)), ...(r.note ? { note: r.note } : {}) })) }));
+    backend: r.backend, workers: r.workers, batch: r.batch, imgPerSec: Number.isNaN(r.imgPerSec) ? null : Number(r.imgPerSec.toFixed(3)),
+    ...(r.fwdImgPerSec ? { fwdImgPerSec: Number(r.fwdImgPerSec.toFixed(3)) } : {}), ...(r.note ? { note: r.note } : {}) })) }));
 }
