@@ -32,7 +32,7 @@ ${task === 'upscale' ? '\n  --scale N           2 or 4 (default 2, or the --mode
   --quality Q         1-100 for jpeg, webp and avif (default 90, avif 70)
   --recursive         include subfolders, mirrored under DIR
   --jobs N            photos in flight at once (default 1); they share the model
-  --tile-size PX      largest tile side fed to the model (default ${defaultTileSizePx}); smaller uses less memory
+  --tile-size PX      largest tile side fed to the model (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
   --max-megapixels N  refuse larger inputs (default ${(defaultPixelLimit / 1e6).toFixed(0)})
   --threads N         ONNX Runtime threads (default ${availableParallelism()})
   --cpu               do not try a GPU
@@ -87,7 +87,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
       format: format as OutputFormat | 'same',
       quality: values.quality === undefined ? undefined : positiveInt('--quality', values.quality, 90, 100),
       jobs: positiveInt('--jobs', values.jobs, 1, 64),
-      tileSizePx: positiveInt('--tile-size', values['tile-size'], defaultTileSizePx, 16384),
+      tileSizePx: values['tile-size'] === undefined ? undefined : positiveInt('--tile-size', values['tile-size'], 0, 16384),
       pixelLimit: Math.round(positiveInt('--max-megapixels', values['max-megapixels'], defaultPixelLimit / 1e6) * 1e6),
       threads: positiveInt('--threads', values.threads, availableParallelism(), 256),
       recursive: values.recursive,
@@ -106,7 +106,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
       { task, scale: values.scale === undefined ? (values.model ? undefined : 2) : (Number(values.scale) as 2 | 4), modelPath: values.model },
       { threads: options.threads, providers: values.cpu ? 'cpu' : 'auto' },
     );
-    tilePlanOptions(model.descriptor, options.tileSizePx);
+    tilePlanOptions(model.descriptor, options.tileSizePx ?? defaultTileSizePx(model.descriptor.scale));
   } catch (e) {
     if (!isEnhanceError(e)) throw e;
     log(`${name}: ${e.path ? `${e.path}: ` : ''}${e.message}`);

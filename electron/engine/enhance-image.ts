@@ -6,8 +6,14 @@ import { decodeImage, defaultPixelLimit, encodeImage, flattenOnWhite, type Outpu
 import type { EngineModel } from './model-session.ts';
 import { chromaSink, type RawImage, rgbSink, runTiled } from './tiling.ts';
 
-/** Windows of 512 px keep the context overhead of a 4-level U-Net near 1.35× and ORT under ~0.5 GB. */
-export const defaultTileSizePx = 512;
+/**
+ * 512 px windows keep the context overhead of a 4-level U-Net near 1.4×. ONNX Runtime's peak grows
+ * with the output tile, so ×4 models get 384 px: measured on 12 MP, 1.10 instead of 1.44 GB peak RSS
+ * for 8% more time.
+ */
+export function defaultTileSizePx(scale: number): number {
+  return scale === 4 ? 384 : 512;
+}
 
 export interface ImageProgress {
   /** 0–1 over the tiles of this image. */
@@ -79,7 +85,7 @@ async function renderPixels(model: EngineModel, inPath: string, o: EnhanceImageO
   const outH = source.heightPx * d.scale;
   const hasAlpha = source.channels === 4;
   const tileOptions = {
-    tileSizePx: o.tileSizePx ?? defaultTileSizePx,
+    tileSizePx: o.tileSizePx ?? defaultTileSizePx(d.scale),
     signal: o.signal,
     onTile: (done: number, total: number) =>
       o.onProgress?.({ fraction: done / total, tilesDone: done, tilesTotal: total, inputMegapixels: (source.widthPx * source.heightPx) / 1e6 }),

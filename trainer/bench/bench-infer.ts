@@ -24,7 +24,8 @@ interface RowSpec {
   image: string;
   paths: string[];
   outDir: string;
-  tileSizePx: number;
+  /** Undefined: the engine's default for the scale. */
+  tileSizePx?: number;
   threads: number;
 }
 
@@ -160,7 +161,7 @@ function spawnRow(spec: RowSpec): Row & { seconds: number; cpuSeconds: number; m
 
 async function main(): Promise<void> {
   const quick = values.quick;
-  const tileSizePx = Number(values['tile-size'] ?? defaultTileSizePx);
+  const tileSizePx = values['tile-size'] === undefined ? undefined : Number(values['tile-size']);
   const threads = Number(values.threads ?? availableParallelism());
   const work = await mkdtemp(join(tmpdir(), 'bench-infer-'));
   try {
@@ -199,7 +200,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${r.engine.padEnd(12)} ${`×${r.scale}`.padEnd(5)} ${r.image.padEnd(12)} ${r.megapixels.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)} ${r.cpuSeconds.toFixed(0).padStart(7)} ${r.mpPerSec.toFixed(3).padStart(7)} ${String(r.peakRssMB).padStart(11)}\n`);
     }
     // CPU seconds show how much of the machine a row got when other work shares it.
-    process.stdout.write(`tile ${tileSizePx} px, ${threads} ORT threads, CPU execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+    process.stdout.write(`tile ${tileSizePx ?? `${defaultTileSizePx(2)} (×4: ${defaultTileSizePx(4)})`} px, ${threads} ORT threads, CPU execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     process.stdout.write(`${JSON.stringify({ bench: 'infer', rows })}\n`);
   } finally {
     await rm(work, { recursive: true, force: true });
