@@ -111,6 +111,13 @@ test('good files are enhanced; empty, non-image and truncated files are reported
   const a = await sharp(join(out, 'a.jpg')).metadata();
   assert.deepEqual([a.format, a.width, a.height], ['jpeg', 80, 60]);
 
+  // An output folder that cannot be created fails each file with that reason, and the batch goes on.
+  const blocked = join(dir, 'blocked');
+  await writeFile(blocked, 'a file where the output folder should be');
+  const noFolder = await runBatch(model, await planBatch(input, join(blocked, 'out')));
+  assert.deepEqual(noFolder.failed.map((f) => f.error.code), new Array(5).fill('output-not-writable'));
+  assert.ok(noFolder.failed.every((f) => f.error.message.includes(join(blocked, 'out'))), noFolder.failed[0].error.message);
+
   // The CLI says the same and exits 1 for a partial failure; the rerun skips the two done files.
   const r = await cli(['upscale', input, '--out', out, '--model', modelPath, '--cpu']).done;
   assert.equal(r.code, 1, r.stderr);

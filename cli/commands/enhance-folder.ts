@@ -145,7 +145,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
     line.done();
     const rate = summary.seconds > 0 ? summary.inputMegapixels / summary.seconds : 0;
     log(`${summary.aborted ? 'interrupted: ' : ''}${summary.enhanced} enhanced, ${summary.skipped} already done, ${summary.failed.length} failed` +
-      ` of ${summary.total} in ${formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s, ${model.provider})`);
+      ` of ${summary.total} in ${summary.seconds < 10 ? `${summary.seconds.toFixed(1)}s` : formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s, ${model.provider})`);
     for (const f of summary.failed) log(`  ${show(f.inputPath)}: ${f.error.message} [${f.error.code}]`);
     return summary.aborted ? 130 : summary.failed.length > 0 ? 1 : 0;
   } finally {

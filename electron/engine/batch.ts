@@ -213,7 +213,7 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       const err = e instanceof EngineError ? e : classifyError(e, item.inputPath, 'read');
       if (err.code === 'aborted') summary.aborted = true;
       // Report against the input: that is what the user picked; the message names the output when it was the problem.
-      else fail(item.inputPath, { code: err.code, message: err.path && err.path !== item.inputPath ? `${err.message} (${err.path})` : err.message, path: item.inputPath });
+      else fail(item.inputPath, { code: err.code, message: err.path && err.path !== item.inputPath && !err.message.includes(err.path) ? `${err.message} (${err.path})` : err.message, path: item.inputPath });
     } finally {
       inFlight.delete(item.inputPath);
     }
