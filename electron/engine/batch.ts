@@ -71,14 +71,15 @@ export interface BatchSummary {
 export async function planBatch(input: string, outDir: string, o: Pick<BatchOptions, 'recursive' | 'format'> = {}): Promise<BatchPlan> {
   const inRoot = resolve(input);
   const outRoot = resolve(outDir);
-  let info;
+  let isDirectory: boolean;
+  let inputs: string[];
   try {
-    info = await stat(inRoot);
+    isDirectory = (await stat(inRoot)).isDirectory();
+    inputs = isDirectory ? await listImages(inRoot, outRoot, o.recursive ?? false) : [inRoot];
   } catch (e) {
-    throw classifyError(e, inRoot, 'read');
+    throw classifyError(e, (e as { path?: string }).path ?? inRoot, 'read');
   }
-  const inputs = info.isDirectory() ? await listImages(inRoot, outRoot, o.recursive ?? false) : [inRoot];
-  const base = info.isDirectory() ? inRoot : dirname(inRoot);
+  const base = isDirectory ? inRoot : dirname(inRoot);
   const inputSet = new Set(await Promise.all(inputs.map((p) => realpath(p).catch(() => p))));
   const plan: BatchPlan = { items: [], refused: [] };
   const claimed = new Map<string, string>();
