@@ -1,12 +1,14 @@
-// npm run bench:infer [-- --quick] [--tile-size PX] [--threads N] [--no-50mp]
+// npm run bench:infer [-- --quick] [--tile-size PX] [--threads N] [--no-50mp] [--esrgan-photo none|x2|all] [--smoke N] [--keep DIR]
 // Times file-to-file inference (decode, model, encode; model load excluded) of the default upscale
 // models on a synthetic 12 MP photo, a 50 MP one, and Set14 when ../shared/datasets has it, and runs
-// UpscalerJS's ESRGAN-slim on the same images when its packages are installed. Each row runs in its
+// UpscalerJS's ESRGAN-slim (devDependency @upscalerjs/esrgan-slim) on the same images with TF.js on
+// the fastest backend that works here. On wasm that is one thread and minutes per 12 MP, so on the
+// photo it runs at ×2 only unless --esrgan-photo says otherwise (none under --quick). --smoke N: the
+// first N Set14 images only, no photos. --keep DIR keeps the upscaled images. Each row runs in its
 // own process so its peak RSS (process.resourceUsage().maxRSS) is its own.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,10 +39,17 @@ interface Row {
   peakRssMB: number;
 }
 
+interface RowExtra {
+  seconds: number;
+  cpuSeconds: number;
+  megapixels: number;
+  /** ESRGAN-slim's TF.js backend line. */
+  backend?: string;
+}
+
 const self = fileURLToPath(import.meta.url);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const set14Dir = join(root, '..', 'shared', 'datasets', 'Set14');
-const require = createRequire(import.meta.url);
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +57,9 @@ const { values } = parseArgs({
     'tile-size': { type: 'string' },
     threads: { type: 'string' },
     'no-50mp': { type: 'boolean', default: false },
+    'esrgan-photo': { type: 'string' },
+    smoke: { type: 'string' },
+    keep: { type: 'string' },
     row: { type: 'string' },
   },
 });
@@ -57,6 +69,7 @@ async function runRow(spec: RowSpec): Promise<void> {
   let seconds = 0;
   let cpuSeconds = 0;
   let megapixels = 0;
+  let backend: string | undefined;
   const time = async (path: string, work: () => Promise<void>) => {
     const meta = await sharp(path).metadata();
     megapixels += (meta.width * meta.height) / 1e6;
@@ -76,24 +89,18 @@ async function runRow(spec: RowSpec): Promise<void> {
     }
     await model.release();
   } else {
-    // UpscalerJS ships CommonJS builds for Node on top of @tensorflow/tfjs-node.
-    const tf = require('@tensorflow/tfjs-node');
-    const upscalerModule = require('upscaler/node');
-    const modelModule = require(`@upscalerjs/esrgan-slim/${spec.scale}x`);
-    const Upscaler = upscalerModule.default ?? upscalerModule;
-    const upscaler = new Upscaler({ model: modelModule.default ?? modelModule });
-    await upscaler.warmup?.([{ patchSize: 64, padding: 4 }]);
+    // Imported here so that TF.js is not in our rows' peak RSS.
+    const { selectBackend } = await import('../backends/select-backend.ts');
+    const esrgan = await import('./esrgan-slim.ts');
+    const selection = await selectBackend();
+    // TF.js keeps wasm to one thread in Node (tfjs#3830), while our rows use `threads`.
+    backend = selection.backend === 'wasm' ? `${selection.line}, ${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()} thread` : selection.line;
+    const model = await esrgan.loadEsrganSlim(spec.scale);
+    esrgan.warmUp(model);
     for (const path of spec.paths) {
-      await time(path, async () => {
-        const input = tf.node.decodeImage(await readFile(path), 3);
-        // Patches bound the model's working memory the way our tiles do; the output is one tensor.
-        const output = await upscaler.upscale(input, { output: 'tensor', patchSize: 128, padding: 8 });
-        const pixels = tf.tidy(() => output.clipByValue(0, 255).cast('int32'));
-        await writeFile(join(spec.outDir, `${basename(path)}.png`), await tf.node.encodePng(pixels));
-        tf.dispose([input, output, pixels]);
-      });
+      await time(path, () => esrgan.upscaleFile(model, spec.scale, path, join(spec.outDir, `${basename(path)}.png`)));
     }
-    upscaler.dispose?.();
+    model.dispose();
   }
   const row: Row = {
     engine: spec.engine,
@@ -102,7 +109,7 @@ async function runRow(spec: RowSpec): Promise<void> {
     mpPerSec: Number((megapixels / seconds).toFixed(4)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
-  const extra = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(1)), megapixels: Number(megapixels.toFixed(2)) };
+  const extra: RowExtra = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(1)), megapixels: Number(megapixels.toFixed(2)), backend };
   process.stdout.write(`${JSON.stringify({ ...row, ...extra })}\n`);
 }
 
@@ -137,19 +144,7 @@ async function synthesise(path: string, widthPx: number, heightPx: number): Prom
   return path;
 }
 
-/** Why ESRGAN-slim cannot run here, or undefined when it can. */
-function esrganMissing(): string | undefined {
-  for (const name of ['@tensorflow/tfjs-node', 'upscaler/node', '@upscalerjs/esrgan-slim/2x']) {
-    try {
-      require.resolve(name);
-    } catch {
-      return `${name} is not installed (npm i -D upscaler @upscalerjs/esrgan-slim @tensorflow/tfjs-node)`;
-    }
-  }
-  return undefined;
-}
-
-function spawnRow(spec: RowSpec): Row & { seconds: number; cpuSeconds: number; megapixels: number } {
+function spawnRow(spec: RowSpec): Row & RowExtra {
   const stdout = execFileSync(process.execPath, ['--import', 'tsx', self, '--row', JSON.stringify(spec)], {
     cwd: root,
     encoding: 'utf8',
@@ -163,44 +158,64 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const tileSizePx = values['tile-size'] === undefined ? undefined : Number(values['tile-size']);
   const threads = Number(values.threads ?? availableParallelism());
+  const smoke = values.smoke === undefined ? undefined : Number(values.smoke);
+  if (smoke !== undefined && !(Number.isInteger(smoke) && smoke > 0)) throw new Error(`--smoke wants a positive number of images, not ${values.smoke}`);
+  const esrganPhoto = values['esrgan-photo'] ?? (quick ? 'none' : 'x2');
+  if (esrganPhoto !== 'none' && esrganPhoto !== 'x2' && esrganPhoto !== 'all') throw new Error(`--esrgan-photo is none, x2 or all, not ${esrganPhoto}`);
   const work = await mkdtemp(join(tmpdir(), 'bench-infer-'));
   try {
-    const images: { label: string; paths: string[] }[] = [];
-    const [pw, ph] = quick ? [1600, 1200] : [4000, 3000];
-    images.push({ label: `photo-${Math.round((pw * ph) / 1e6)}MP`, paths: [await synthesise(join(work, 'photo.jpg'), pw, ph)] });
+    const images: { label: string; paths: string[]; photo: boolean }[] = [];
+    if (smoke === undefined) {
+      const [pw, ph] = quick ? [1600, 1200] : [4000, 3000];
+      images.push({ label: `photo-${Math.round((pw * ph) / 1e6)}MP`, paths: [await synthesise(join(work, 'photo.jpg'), pw, ph)], photo: true });
+    }
     if (existsSync(set14Dir)) {
-      const files = (await readdir(set14Dir)).filter((f) => f.endsWith('.png')).sort();
-      images.push({ label: `Set14 (${files.length})`, paths: files.map((f) => join(set14Dir, f)) });
+      const files = (await readdir(set14Dir)).filter((f) => f.endsWith('.png')).sort().slice(0, smoke);
+      images.push({ label: `Set14 (${files.length})`, paths: files.map((f) => join(set14Dir, f)), photo: false });
+    } else if (smoke !== undefined) {
+      throw new Error(`--smoke needs Set14 at ${set14Dir}`);
     } else {
       process.stdout.write(`Set14 rows skipped: ${set14Dir} does not exist\n`);
     }
-    const big = !quick && !values['no-50mp'] ? { label: 'photo-50MP', paths: [await synthesise(join(work, 'photo-50mp.jpg'), 8160, 6120)] } : undefined;
+    const big = !quick && !values['no-50mp'] && smoke === undefined ? { label: 'photo-50MP', paths: [await synthesise(join(work, 'photo-50mp.jpg'), 8160, 6120)] } : undefined;
 
-    const missing = esrganMissing();
-    if (missing) process.stdout.write(`esrgan-slim rows skipped: ${missing}\n`);
-    const engines: Engine[] = missing ? ['enhance'] : ['enhance', 'esrgan-slim'];
+    // Not a top-level import: that would load TF.js into our rows' processes too.
+    const esrgan = await import('./esrgan-slim.ts');
+    const haveEsrgan = esrgan.esrganSlimDir() !== undefined;
+    if (!haveEsrgan) process.stdout.write('esrgan-slim rows skipped: @upscalerjs/esrgan-slim is not installed (npm ci installs it as a devDependency)\n');
+    const engines: Engine[] = haveEsrgan ? ['enhance', 'esrgan-slim'] : ['enhance'];
     const specs: RowSpec[] = [];
+    if (haveEsrgan && images.some((image) => image.photo) && esrganPhoto !== 'all') {
+      process.stdout.write(`esrgan-slim photo rows: ${esrganPhoto === 'x2' ? '×2 only' : 'none'} (--esrgan-photo all: ×2 and ×4, minutes each on wasm)\n`);
+    }
     for (const scale of [2, 4] as const) {
+      const esrganOnPhoto = esrganPhoto === 'all' || (esrganPhoto === 'x2' && scale === 2);
       for (const image of images) {
-        for (const engine of engines) specs.push({ engine, scale, image: image.label, paths: image.paths, outDir: '', tileSizePx, threads });
+        for (const engine of engines) {
+          if (engine === 'esrgan-slim' && image.photo && !esrganOnPhoto) continue;
+          specs.push({ engine, scale, image: image.label, paths: image.paths, outDir: '', tileSizePx, threads });
+        }
       }
     }
     // 50 MP at ×2 is the memory goal (≤ 2 GB); ×4 would be a 200 MP output. Ours only: ESRGAN-slim
-    // holds the whole output as float32 (2.4 GB at ×2).
+    // would take about four times as long as on 12 MP.
     if (big) specs.push({ engine: 'enhance', scale: 2, image: big.label, paths: big.paths, outDir: '', tileSizePx, threads });
 
     const rows: Row[] = [];
+    let esrganBackend: string | undefined;
     process.stdout.write(`${'engine'.padEnd(12)} ${'scale'.padEnd(5)} ${'image'.padEnd(12)} ${'MP in'.padStart(7)} ${'seconds'.padStart(8)} ${'CPU s'.padStart(7)} ${'MP/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}\n`);
     for (const [i, spec] of specs.entries()) {
-      const outDir = join(work, `out-${i}`);
-      await mkdir(outDir);
+      const outDir = values.keep ? join(values.keep, `${i}-${spec.engine}-x${spec.scale}`) : join(work, `out-${i}`);
+      await mkdir(outDir, { recursive: true });
       const r = spawnRow({ ...spec, outDir });
-      await rm(outDir, { recursive: true, force: true });
+      if (!values.keep) await rm(outDir, { recursive: true, force: true });
+      esrganBackend ??= r.backend;
       rows.push({ engine: r.engine, scale: r.scale, image: r.image, mpPerSec: r.mpPerSec, peakRssMB: r.peakRssMB });
       process.stdout.write(`${r.engine.padEnd(12)} ${`×${r.scale}`.padEnd(5)} ${r.image.padEnd(12)} ${r.megapixels.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)} ${r.cpuSeconds.toFixed(0).padStart(7)} ${r.mpPerSec.toFixed(3).padStart(7)} ${String(r.peakRssMB).padStart(11)}\n`);
     }
     // CPU seconds show how much of the machine a row got when other work shares it.
     process.stdout.write(`tile ${tileSizePx ?? `${defaultTileSizePx(2)} (×4: ${defaultTileSizePx(4)})`} px, ${threads} ORT threads, CPU execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+    if (esrganBackend) process.stdout.write(`esrgan-slim: TF.js ${esrganBackend}; ${esrgan.patchSizePx} px patches with ${esrgan.paddingPx} px padding\n`);
     process.stdout.write(`${JSON.stringify({ bench: 'infer', rows })}\n`);
   } finally {
     await rm(work, { recursive: true, force: true });
