@@ -22,7 +22,6 @@ function why(err: unknown): string {
   return `failed to load: ${String(e?.message ?? err).split('\n')[0]}`;
 }
 
-/** Dawn from the npm package, or from ENHANCE_DAWN_NODE on a machine that only has a bundle (gpu-carry). */
 /** Dawn needs a Vulkan loader on Linux; without one it prints a stack trace and finds no adapter. */
 function vulkanLoaderMissing(): boolean {
   if (process.platform !== 'linux') return false;
@@ -30,6 +29,7 @@ function vulkanLoaderMissing(): boolean {
   return !dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
+/** Dawn from the npm package, or from ENHANCE_DAWN_NODE on a machine that only has a bundle (gpu-carry). */
 async function loadDawn(): Promise<typeof import('webgpu')> {
   const path = process.env.ENHANCE_DAWN_NODE;
   return path ? require(path) : import('webgpu');
