@@ -12,7 +12,7 @@ import { type BatchEvent, planBatch, runBatch } from '../electron/engine/batch.t
 import { openModel } from '../electron/engine/model-catalog.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
-import { initialValues } from '../trainer/models/tf-model.ts';
+import { initialValues } from '../trainer/models/init.ts';
 import { createUNet } from '../trainer/models/unet.ts';
 import { Rng } from '../trainer/rng.ts';
 

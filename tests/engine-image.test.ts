@@ -10,7 +10,7 @@ import { decodeImage } from '../electron/engine/image-io.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { planTiles, type RawImage, runTiled, tilePlanOptions } from '../electron/engine/tiling.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
-import { initialValues } from '../trainer/models/tf-model.ts';
+import { initialValues } from '../trainer/models/init.ts';
 import { createUNet } from '../trainer/models/unet.ts';
 import { Rng } from '../trainer/rng.ts';
 

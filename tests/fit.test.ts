@@ -13,7 +13,6 @@ import { LocalGradEngine } from '../trainer/fit/grad-engine.ts';
 import { WorkerGradEngine } from '../trainer/fit/worker-grad-engine.ts';
 import { ParamLayout } from '../trainer/fit/param-layout.ts';
 import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
-import { initialValues } from '../trainer/models/tf-model.ts';
 import type { Batch } from '../trainer/fit/batch.ts';
 import type { Callback } from '../trainer/fit/learner.ts';
 import { psnrY } from '../common/image-metrics.ts';
@@ -30,8 +29,7 @@ test('a frozen encoder stays bit-identical in its stage and changes once unfroze
   const snap: Callback = { afterEpoch: (l) => void snapshots.push(l.o.weights.slice()) };
   const def = buildModel(tiny);
   const layout = new ParamLayout(def.params);
-  const initial = new Float32Array(layout.total);
-  def.params.forEach((p, i) => initial.set(initialValues(p, 1), layout.offsets[i]));
+  const initial = layout.initialWeights(1);
   await trainRun({
     spec: tiny, loss: { kind: 'mse' }, backend, seed: 1, callbacks: [snap],
     data: syntheticSource({ batchSize: 4, cropPx: 16, batchesPerEpoch: 4 }),
@@ -120,8 +118,7 @@ test('a non-finite loss stops training, keeps the last good checkpoint and says 
 test('two data-parallel workers give the gradient of one engine on the whole batch', async () => {
   const def = buildModel(tiny);
   const layout = new ParamLayout(def.params);
-  const weights = new Float32Array(new SharedArrayBuffer(layout.total * 4));
-  def.params.forEach((p, i) => weights.set(initialValues(p, 5), layout.offsets[i]));
+  const weights = layout.initialWeights(5, new Float32Array(new SharedArrayBuffer(layout.total * 4)));
   const batch = syntheticSource({ batchSize: 5, cropPx: 16, batchesPerEpoch: 1 }).batch(0, 0) as Batch;
   const all = layout.names.map((_, i) => i);
   const local = new LocalGradEngine(tiny, { kind: 'mse' }, weights);

@@ -7,14 +7,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { rgbToYcc, yccToRgb } from '../common/color.ts';
 import { selectBackend } from '../trainer/backends/select-backend.ts';
 import type { Batch, DataSource } from '../trainer/fit/batch.ts';
-import { writeCheckpoint } from '../trainer/fit/checkpoint.ts';
-import { ParamLayout } from '../trainer/fit/param-layout.ts';
+import { freshCheckpoint, writeCheckpoint } from '../trainer/fit/checkpoint.ts';
 import { trainRun } from '../trainer/fit/train-run.ts';
 import { syntheticSource } from '../trainer/data/synthetic-source.ts';
 import { makeLoss, type LossSpec } from '../trainer/losses/losses.ts';
 import { frozenEncoder, releaseFrozenEncoders } from '../trainer/losses/perceptual-loss.ts';
 import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
-import { initialValues } from '../trainer/models/tf-model.ts';
+import { initialValues } from '../trainer/models/init.ts';
 import { Rng } from '../trainer/rng.ts';
 
 const { backend } = await selectBackend('wasm');
@@ -24,15 +23,9 @@ const tensorsAtStart = tf.memory().numTensors;
 
 /** A classifier checkpoint with seeded random weights: enough to give the feature term something to compare. */
 function writeClassifier(path: string, seed: number): void {
-  const spec: ModelSpec = { kind: 'classifier', options: { widths: [8, 16, 32], classes: 4 } };
-  const def = buildModel(spec);
-  const layout = new ParamLayout(def.params);
-  const weights = new Float32Array(layout.total);
-  def.params.forEach((p, i) => weights.set(initialValues(p, seed), layout.offsets[i]));
-  writeCheckpoint(path, {
-    state: { spec, names: layout.names, shapes: layout.shapes, epochsDone: 1, seed, history: [], config: {} },
-    weights, m: new Float32Array(layout.total), v: new Float32Array(layout.total), steps: new Int32Array(layout.names.length),
-  });
+  const c = freshCheckpoint({ kind: 'classifier', options: { widths: [8, 16, 32], classes: 4 } }, seed);
+  c.state.epochsDone = 1;
+  writeCheckpoint(path, c);
 }
 
 const classifierPath = join(dir, 'classifier.ckpt');

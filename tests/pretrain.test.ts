@@ -8,13 +8,13 @@ import sharp from 'sharp';
 import { selectBackend } from '../trainer/backends/select-backend.ts';
 import { openImageStore } from '../trainer/data/image-store.ts';
 import { dihedral } from '../trainer/data/tasks.ts';
-import { readCheckpoint, writeCheckpoint } from '../trainer/fit/checkpoint.ts';
+import { freshCheckpoint, readCheckpoint, writeCheckpoint } from '../trainer/fit/checkpoint.ts';
 import type { Callback } from '../trainer/fit/learner.ts';
 import { ParamLayout } from '../trainer/fit/param-layout.ts';
 import { trainRun } from '../trainer/fit/train-run.ts';
 import { syntheticSource } from '../trainer/data/synthetic-source.ts';
 import { buildModel, type ModelSpec } from '../trainer/models/build-model.ts';
-import { initialValues } from '../trainer/models/tf-model.ts';
+import { initialValues } from '../trainer/models/init.ts';
 import { classifierSource, copyEncoder, evaluateAccuracy, pretrainClassifier } from '../trainer/pretrain/pretrain-classifier.ts';
 import { run } from '../cli/commands/pretrain.ts';
 import { Rng } from '../trainer/rng.ts';
@@ -68,15 +68,9 @@ function patterned(label: number, rng: Rng): Uint8Array {
 
 /** A classifier checkpoint with seeded weights, standing in for a pretrained one. */
 function writeClassifier(path: string, seed: number): void {
-  const spec: ModelSpec = { kind: 'classifier', options: { widths, classes: 4 } };
-  const def = buildModel(spec);
-  const layout = new ParamLayout(def.params);
-  const weights = new Float32Array(layout.total);
-  def.params.forEach((p, i) => weights.set(initialValues(p, seed), layout.offsets[i]));
-  writeCheckpoint(path, {
-    state: { spec, names: layout.names, shapes: layout.shapes, epochsDone: 1, seed, history: [], config: {} },
-    weights, m: new Float32Array(layout.total), v: new Float32Array(layout.total), steps: new Int32Array(layout.names.length),
-  });
+  const c = freshCheckpoint({ kind: 'classifier', options: { widths, classes: 4 } }, seed);
+  c.state.epochsDone = 1;
+  writeCheckpoint(path, c);
 }
 
 test("a U-Net started from copyEncoder has the classifier's encoder bit for bit and its own seeded init elsewhere", async () => {

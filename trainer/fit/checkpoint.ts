@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.ts';
-import type { ModelSpec } from '../models/build-model.ts';
+import { buildModel, type ModelSpec } from '../models/build-model.ts';
+import { ParamLayout } from './param-layout.ts';
 
 export interface CheckpointState {
   spec: ModelSpec;
@@ -64,4 +65,16 @@ export function readCheckpoint(path: string): Checkpoint {
   at += total * 4;
   const steps = new Int32Array(buf.buffer.slice(buf.byteOffset + at, buf.byteOffset + at + state.names.length * 4));
   return { state, weights, m, v, steps };
+}
+
+/** A checkpoint of a model's seeded initial weights and a fresh optimizer: a starting point, or a stand-in in tests. */
+export function freshCheckpoint(spec: ModelSpec, seed: number): Checkpoint {
+  const layout = new ParamLayout(buildModel(spec).params);
+  return {
+    state: { spec, names: layout.names, shapes: layout.shapes, epochsDone: 0, seed, history: [], config: {} },
+    weights: layout.initialWeights(seed),
+    m: new Float32Array(layout.total),
+    v: new Float32Array(layout.total),
+    steps: new Int32Array(layout.names.length),
+  };
 }

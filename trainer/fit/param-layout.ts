@@ -1,3 +1,4 @@
+import { initialValues } from '../models/init.ts';
 import type { ParamSpec } from '../models/ops.ts';
 
 /**
@@ -12,7 +13,7 @@ export class ParamLayout {
   readonly total: number;
   private readonly index = new Map<string, number>();
 
-  constructor(specs: ParamSpec[]) {
+  constructor(private readonly specs: ParamSpec[]) {
     this.names = specs.map((s) => s.name);
     this.shapes = specs.map((s) => s.shape);
     this.sizes = this.shapes.map((s) => s.reduce((a, b) => a * b, 1));
@@ -24,6 +25,12 @@ export class ParamLayout {
       this.index.set(this.names[i], i);
     }
     this.total = at;
+  }
+
+  /** The model's seeded initial weights (see init.ts) as one vector. */
+  initialWeights(seed: number, into: Float32Array = new Float32Array(this.total)): Float32Array {
+    this.specs.forEach((p, i) => into.set(initialValues(p, seed), this.offsets[i]));
+    return into;
   }
 
   indexOf(name: string): number {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { BackendChoice } from '../backends/select-backend.ts';
 import { buildModel, type ModelSpec } from '../models/build-model.ts';
-import { initialValues } from '../models/tf-model.ts';
 import type { LossSpec } from '../losses/losses.ts';
 import type { DataSource } from './batch.ts';
 import { cancelOn, checkpointEvery, type FitEvent, oneCycleSchedule, progress } from './callbacks.ts';
@@ -46,9 +45,8 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
   const seed = o.seed ?? 0;
   const workers = o.workers ?? 0;
   const weights = new Float32Array(workers > 0 ? new SharedArrayBuffer(layout.total * 4) : new ArrayBuffer(layout.total * 4));
-  def.params.forEach((p, i) => {
-    weights.set(o.initialWeights?.get(p.name) ?? initialValues(p, seed), layout.offsets[i]);
-  });
+  layout.initialWeights(seed, weights);
+  for (const [name, values] of o.initialWeights ?? []) weights.set(values, layout.offsets[layout.indexOf(name)]);
   const engine: GradEngine = workers > 0
     ? await WorkerGradEngine.start({ spec: o.spec, lossSpec: o.loss, backend: o.backend, layout, weights, workers })
     : new LocalGradEngine(o.spec, o.loss, weights);
