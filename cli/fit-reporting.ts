@@ -3,7 +3,7 @@ import type { FitEvent } from '../trainer/fit/callbacks.ts';
 import { bar, formatDuration, ProgressLine } from './progress-line.ts';
 
 /** Ctrl-C asks a fit to stop after the current batch (its checkpoint stays resumable); a second one quits. */
-export function stopOnCtrlC(line: ProgressLine): { signal: AbortSignal; dispose(): void } {
+function stopOnCtrlC(line: ProgressLine): { signal: AbortSignal; dispose(): void } {
   const abort = new AbortController();
   const onSigint = () => {
     line.log('stopping after this batch… (Ctrl-C again to quit at once)');
@@ -12,6 +12,24 @@ export function stopOnCtrlC(line: ProgressLine): { signal: AbortSignal; dispose(
   };
   process.once('SIGINT', onSigint);
   return { signal: abort.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/**
+ * Runs a command's body with Ctrl-C handling: an interruption before training starts (while decoding
+ * photos) ends with exit 1 and how to continue; the handler and the status line are always released.
+ */
+export async function withCtrlC(line: ProgressLine, preparing: string, body: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const stop = stopOnCtrlC(line);
+  try {
+    return await body(stop.signal);
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+    line.log(`stopped while preparing ${preparing}; rerun the same command to continue.`);
+    return 1;
+  } finally {
+    stop.dispose();
+    line.done();
+  }
 }
 
 export function workersFor(sel: BackendSelection, requested: string | undefined): number {

@@ -157,3 +157,31 @@ test('epoch records carry validation PSNR/SSIM from the shared metric code', asy
   assert.ok(Math.abs(m.psnrY - psnr) < 1e-3, `metrics psnrY ${m.psnrY} vs ${psnr}`);
   assert.ok(m.ssimY > 0 && m.ssimY < 1);
 });
+
+test('cancelling stops after the current batch; the run resumes from the last epoch checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'enhance-cancel-'));
+  try {
+    const ckpt = join(dir, 'run.ckpt');
+    const abort = new AbortController();
+    const data = syntheticSource({ batchSize: 2, cropPx: 16, batchesPerEpoch: 3 });
+    const seen: string[] = [];
+    const first = await trainRun({
+      spec: tiny, loss: { kind: 'mse' }, backend, data, stages: [{ epochs: 3, lr: 1e-3 }], checkpointPath: ckpt, signal: abort.signal,
+      onEvent: (e) => {
+        if (e.kind !== 'batch') return;
+        seen.push(`${e.epoch}/${e.batch}`);
+        if (e.epoch === 1 && e.batch === 0) abort.abort();
+      },
+    });
+    assert.equal(first.completed, false);
+    assert.equal(first.stoppedBecause, 'cancelled');
+    assert.deepEqual(seen, ['0/0', '0/1', '0/2', '1/0']);
+    assert.equal(readCheckpoint(ckpt).state.epochsDone, 1);
+    const second = await trainRun({ spec: tiny, loss: { kind: 'mse' }, backend, data, stages: [{ epochs: 3, lr: 1e-3 }], checkpointPath: ckpt });
+    assert.equal(second.resumedFromEpoch, 1);
+    assert.equal(second.completed, true);
+    assert.deepEqual(second.history.map((h) => h.epoch), [1, 2, 3]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

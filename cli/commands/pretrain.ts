@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendOrder, type BackendChoice, selectBackend } from '../../trainer/backends/select-backend.ts';
 import { pretrainClassifier, type PretrainMode } from '../../trainer/pretrain/pretrain-classifier.ts';
-import { fitReporter, stopOnCtrlC, workersFor } from '../fit-reporting.ts';
+import { fitReporter, withCtrlC, workersFor } from '../fit-reporting.ts';
 import { bar, ProgressLine } from '../progress-line.ts';
 
 const help = `usage: enhance pretrain --data DIR --out FILE [options]
@@ -69,13 +69,13 @@ export async function run(argv: string[]): Promise<number> {
   const workers = workersFor(sel, values.workers);
   const line = new ProgressLine();
   line.log(sel.line + (workers ? `, ${workers} workers` : ''));
-  const stop = stopOnCtrlC(line);
-  try {
+  const dataDir = resolve(values.data);
+  return withCtrlC(line, 'the images', async (signal) => {
     const r = await pretrainClassifier({
-      mode, dataDir: resolve(values.data), valDir: values.val && resolve(values.val), storeDir: resolve(values.store ?? `${out}.store`), out,
+      mode, dataDir, valDir: values.val && resolve(values.val), storeDir: resolve(values.store ?? `${out}.store`), out,
       widths, epochs: count('epochs', values.epochs), lr: Number(values.lr), batchSize: count('batch', values.batch), cropPx,
       maxSidePx: values['max-side'] === undefined ? undefined : count('max-side', values['max-side']),
-      backend: sel.backend, workers, seed: Number(values.seed), signal: stop.signal,
+      backend: sel.backend, workers, seed: Number(values.seed), signal,
       onImport: (split, done, total, path) => line.update(`preparing ${split} ${bar(done / total)} ${done}/${total} ${path}`),
       onEvent: fitReporter(line),
     });
@@ -90,15 +90,6 @@ export async function run(argv: string[]): Promise<number> {
     line.log(`held-out accuracy ${(accuracy * 100).toFixed(1)}% (${correct}/${total}; chance ${(100 / r.classes.length).toFixed(1)}%)`);
     line.log(`classifier: ${out}`);
     return 0;
-  } catch (err) {
-    if (stop.signal.aborted) {
-      line.log('stopped while preparing the images; rerun the same command to continue.');
-      return 1;
-    }
-    throw err;
-  } finally {
-    stop.dispose();
-    line.done();
-  }
+  });
 }
 

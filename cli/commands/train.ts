@@ -12,7 +12,7 @@ import { buildModel, type ModelSpec } from '../../trainer/models/build-model.ts'
 import { writeFileAtomic } from '../../trainer/atomic-write.ts';
 import type { LossSpec } from '../../trainer/losses/losses.ts';
 import { copyEncoder } from '../../trainer/pretrain/pretrain-classifier.ts';
-import { fitReporter, stopOnCtrlC, workersFor } from '../fit-reporting.ts';
+import { fitReporter, withCtrlC, workersFor } from '../fit-reporting.ts';
 import { bar, ProgressLine } from '../progress-line.ts';
 
 const help = `usage: enhance train --task upscale|decrappify|colorize --data DIR --out DIR [options]
@@ -88,17 +88,17 @@ export async function run(argv: string[]): Promise<number> {
   if (values.encoder && stages.some((s) => s.freeze) === false) process.stderr.write('note: --encoder given but no stage is frozen\n');
 
   const out = resolve(values.out);
+  const dataDir = resolve(values.data);
   mkdirSync(out, { recursive: true });
   const sel = await selectBackend(values.backend as BackendChoice | undefined);
   const workers = workersFor(sel, values.workers);
   const line = new ProgressLine();
   line.log(sel.line + (workers ? `, ${workers} workers` : ''));
-  const stop = stopOnCtrlC(line);
-  try {
+  return withCtrlC(line, 'the store', async (signal) => {
     const storeDir = join(out, 'store');
-    const summary = await importToStore(storeDir, resolve(values.data), {
+    const summary = await importToStore(storeDir, dataDir, {
       maxSidePx: Number(values['max-side']),
-      signal: stop.signal,
+      signal,
       onProgress: (done, total, path) => line.update(`preparing ${bar(done / total)} ${done}/${total} ${path}`),
     });
     line.log(`store: ${summary.count} images (${summary.added} new, ${summary.alreadyStored} already stored, ${summary.skipped.length} skipped)`);
@@ -114,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
       const checkpointPath = join(out, 'checkpoint.ckpt');
       const r = await trainRun({
         spec, loss, data, stages, seed: Number(values.seed), backend: sel.backend, workers, checkpointPath,
-        initialWeights, signal: stop.signal,
+        initialWeights, signal,
         onEvent: fitReporter(line, (stage) => (stages[stage].freeze ? ' (encoder frozen)' : '')),
       });
       if (r.resumedFromEpoch) line.log(`(resumed from the checkpoint after epoch ${r.resumedFromEpoch})`);
@@ -124,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       const modelPath = join(out, 'model.onnx');
       writeFileAtomic(modelPath, [exportOnnx(buildModel(spec), r.layout.toMap(r.weights), {
-        trainingData: `${data.trainImages} photos from ${resolve(values.data)}`,
+        trainingData: `${data.trainImages} photos from ${dataDir}`,
         trainingStages: values.stages,
       })]);
       line.log(`model: ${modelPath}`);
@@ -132,14 +132,5 @@ export async function run(argv: string[]): Promise<number> {
     } finally {
       store.close();
     }
-  } catch (err) {
-    if (stop.signal.aborted) {
-      line.log('stopped while preparing the store; rerun the same command to continue.');
-      return 1;
-    }
-    throw err;
-  } finally {
-    stop.dispose();
-    line.done();
-  }
+  });
 }
