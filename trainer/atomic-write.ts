@@ -10,7 +10,11 @@ export function writeFileAtomic(path: string, parts: readonly ArrayBufferView[])
   try {
     const fd = openSync(temp, 'w');
     try {
-      for (const p of parts) writeSync(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+      for (const p of parts) {
+        const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+        // writeSync may write less than asked; loop until the part is all on disk.
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      }
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -16,11 +16,11 @@ import {
   openSync,
   readFileSync,
   readSync,
-  renameSync,
   statSync,
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { importImages, listFiles, type ImportProgress, type SkippedFile } from './import-images.ts';
 import type { ClassInfo } from './labelled-layouts.ts';
 
@@ -106,20 +106,12 @@ function readIndex(storeDir: string): StoreIndex | undefined {
 }
 
 /**
- * Temp file + fsync + rename, so a crash leaves either the old or the new index, never half of one. The
- * folder itself is not fsynced (Windows cannot open one): after a power cut the old index may come back,
- * which a resume handles like any other interruption.
+ * Atomic (temp file + fsync + rename), so a crash leaves either the old or the new index, never half of
+ * one. The folder itself is not fsynced (Windows cannot open one): after a power cut the old index may
+ * come back, which a resume handles like any other interruption.
  */
 function writeIndex(storeDir: string, index: StoreIndex): void {
-  const tempPath = join(storeDir, `${INDEX_FILE}.tmp`);
-  const fd = openSync(tempPath, 'w');
-  try {
-    writeSync(fd, JSON.stringify(index));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tempPath, join(storeDir, INDEX_FILE));
+  writeFileAtomic(join(storeDir, INDEX_FILE), [Buffer.from(JSON.stringify(index))]);
 }
 
 function writeFully(fd: number, data: Uint8Array, position: number): void {

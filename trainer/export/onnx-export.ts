@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../atomic-write.ts';
 import type { ModelDef } from '../models/model.ts';
 import type { Ops, ParamSpec } from '../models/ops.ts';
 import type { TfModel } from '../models/tf-model.ts';
@@ -138,13 +136,6 @@ export function exportOnnx(def: ModelDef, weights: Map<string, Float32Array>, me
 /** Exports the model's current weights to `path`, written to a temporary file first so readers never see half a model. */
 export async function exportModelFile(model: TfModel, path: string, metadata: Record<string, string> = {}): Promise<Uint8Array> {
   const bytes = exportOnnx(model.def, await model.readWeights(), metadata);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, [bytes]);
   return bytes;
 }
