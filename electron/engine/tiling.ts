@@ -1,3 +1,4 @@
+import { luma, yccToRgb } from '../../common/color.ts';
 import type { ModelDescriptor } from '../../common/model-descriptor.ts';
 import { abortedError, EngineError } from './errors.ts';
 import type { EngineModel, NchwTensor } from './model-session.ts';
@@ -93,7 +94,7 @@ function reflect(i: number, n: number): number {
 
 /** BT.601 full-range luma from 8-bit RGB, in [0, 1]. */
 export function lumaOf(r: number, g: number, b: number): number {
-  return (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+  return luma(r, g, b) / 255;
 }
 
 /** The window as NCHW float in [0, 1]: RGB, or luma when the model takes one channel. */
@@ -217,12 +218,11 @@ export function chromaSink(source: RawImage, dest: RawImage): (output: NchwTenso
       let i = ((core.toYPx + y) * source.widthPx + core.toXPx) * source.channels;
       let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
       for (let x = 0; x < core.widthPx; x++, s++, i += source.channels, o += dest.channels) {
-        const luma = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2]);
-        const cb = src[s];
-        const cr = src[plane + s];
-        bytes[o] = (luma + 1.402 * cr) * 255;
-        bytes[o + 1] = (luma - 0.344136 * cb - 0.714136 * cr) * 255;
-        bytes[o + 2] = (luma + 1.772 * cb) * 255;
+        const y = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2]);
+        const [r, g, b] = yccToRgb(y, src[s], src[plane + s]);
+        bytes[o] = r * 255;
+        bytes[o + 1] = g * 255;
+        bytes[o + 2] = b * 255;
       }
     }
   };
