@@ -1,6 +1,7 @@
 // Perceptual (feature) loss from fast.ai's super-resolution lesson: pixel MSE plus λ times the MSE
 // between a frozen pretrained classifier's encoder features of the prediction and of the target.
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { yccToRgb } from '../../common/color.ts';
@@ -31,13 +32,13 @@ export interface FrozenEncoder {
 }
 
 interface CacheEntry {
-  mtimeMs: number;
-  sizeBytes: number;
+  /** Content hash: file times are too coarse (a rewrite within a few ms keeps mtime and size). */
+  sha1: string;
   encoder: FrozenEncoder;
 }
 
 // Loaded once per thread and path (every training worker builds its own loss): a loss is made per run,
-// but reading the checkpoint and uploading the weights is the slow part.
+// and building the encoder and uploading its weights is the slow part (hashing the file is not).
 const cache = new Map<string, CacheEntry>();
 
 function loadEncoder(path: string, layer: number | undefined): FrozenEncoder {
@@ -82,13 +83,13 @@ function loadEncoder(path: string, layer: number | undefined): FrozenEncoder {
 export function frozenEncoder(path: string, layer?: number): FrozenEncoder {
   const abs = resolve(path);
   const key = `${abs}#${layer ?? 'deepest'}`;
-  const info = statSync(abs);
+  const sha1 = createHash('sha1').update(readFileSync(abs)).digest('hex');
   const hit = cache.get(key);
-  if (hit && hit.mtimeMs === info.mtimeMs && hit.sizeBytes === info.size) return hit.encoder;
+  if (hit?.sha1 === sha1) return hit.encoder;
   // A rewritten classifier replaces the stale copy; losses made from the old one belong to finished runs.
   hit?.encoder.dispose();
   const encoder = loadEncoder(abs, layer);
-  cache.set(key, { mtimeMs: info.mtimeMs, sizeBytes: info.size, encoder });
+  cache.set(key, { sha1, encoder });
   return encoder;
 }
 
