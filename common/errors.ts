@@ -45,8 +45,3 @@ export function isEnhanceError(value: unknown): value is EnhanceError {
   const v = value as Record<string, unknown>;
   return typeof v.code === 'string' && typeof v.message === 'string';
 }
-
-/** The plain-data form (drops the stack and class), for IPC, JSON reports and logs. */
-export function toPlainError(e: EnhanceError): EnhanceError {
-  return e.path === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, path: e.path };
-}

@@ -89,7 +89,3 @@ export class TfModel<O = unknown> {
     this.params.clear();
   }
 }
-
-export function paramCount(def: ModelDef): number {
-  return def.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-}
