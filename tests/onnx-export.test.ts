@@ -12,7 +12,7 @@ import { TfModel } from '../trainer/models/tf-model.ts';
 import { createUNet, type UNetOptions } from '../trainer/models/unet.ts';
 import { Rng } from '../trainer/rng.ts';
 import { exportOnnx, inputName, outputName } from '../trainer/export/onnx-export.ts';
-import type { ModelManifest } from '../trainer/export/model-manifest.ts';
+import type { ModelManifest } from '../common/model-manifest.ts';
 
 const widths = [8, 16, 32];
 const tolerance = 1e-4;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '../../common/model-descriptor.ts';
-import type { ModelManifest, ModelManifestEntry } from '../../trainer/export/model-manifest.ts';
+import type { ModelManifest, ModelManifestEntry } from '../../common/model-manifest.ts';
 import { EngineError } from './errors.ts';
 import { type EngineModel, loadModel, type LoadModelOptions } from './model-session.ts';
 

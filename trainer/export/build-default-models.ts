@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { TfModel } from '../models/tf-model.ts';
 import { createUNet, referenceUNetOptions, type UNetOptions } from '../models/unet.ts';
 import { exportModelFile } from './onnx-export.ts';
-import type { ModelManifest } from './model-manifest.ts';
+import type { ModelManifest } from '../../common/model-manifest.ts';
 
 const modelsDir = fileURLToPath(new URL('../../resources/models/', import.meta.url));
 const seed = 1;

@@ -1,3 +1,4 @@
+import type { Stage } from '../../common/model-manifest.ts';
 import type { ModelSpec } from '../models/build-model.ts';
 import { paramGroup } from '../models/model.ts';
 import { AdamW, type AdamWOptions } from './adamw.ts';
@@ -6,13 +7,7 @@ import type { Checkpoint, EpochRecord } from './checkpoint.ts';
 import type { GradEngine } from './grad-engine.ts';
 import type { ParamLayout } from './param-layout.ts';
 
-export interface Stage {
-  epochs: number;
-  /** Peak learning rate of this stage's one-cycle schedule. */
-  lr: number;
-  /** Layer groups kept unchanged in this stage, e.g. ['encoder']. */
-  freeze?: string[];
-}
+export type { Stage };
 
 /** Early exits, as in miniai: a callback throws one, the learner unwinds to the matching level. */
 export class CancelFitException extends Error {}

@@ -1,0 +1,102 @@
+// `npm run train:defaults -- --task upscale --scale 2` (or --all): rebuilds a shipped default from
+// ../shared/datasets with its recipe, resumably (rerun after any stop), and writes it into
+// resources/models/ with its manifest entry. Run folders live outside the work tree (--runs).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { selectBackend, type BackendChoice } from '../backends/select-backend.ts';
+import { importToStore, openImageStore } from '../data/image-store.ts';
+import { listFiles } from '../data/import-images.ts';
+import { pairSource } from '../data/pair-source.ts';
+import { exportOnnx } from '../export/onnx-export.ts';
+import type { ModelManifest, ModelManifestEntry } from '../../common/model-manifest.ts';
+import { trainRun } from '../fit/train-run.ts';
+import { buildModel } from '../models/build-model.ts';
+import { writeFileAtomic } from '../atomic-write.ts';
+import { fitReporter } from '../../cli/fit-reporting.ts';
+import { bar, formatDuration, ProgressLine } from '../../cli/progress-line.ts';
+import { findRecipe, recipes, type Recipe } from './default-recipes.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const modelsDir = join(root, 'resources/models');
+
+const { values } = parseArgs({
+  options: {
+    task: { type: 'string' }, scale: { type: 'string' }, all: { type: 'boolean', default: false },
+    datasets: { type: 'string', default: join(root, '../shared/datasets') },
+    runs: { type: 'string', default: join(homedir(), '.cache/enhance/train-defaults') },
+    backend: { type: 'string' }, workers: { type: 'string' }, epochs: { type: 'string' },
+  },
+});
+const chosen = values.all ? recipes : [findRecipe(values.task ?? '', values.scale ? Number(values.scale) : undefined)];
+if (chosen.some((r) => !r)) {
+  console.error('usage: npm run train:defaults -- --task upscale|decrappify|colorize [--scale 2|4] | --all [--runs DIR] [--datasets DIR] [--epochs N]');
+  process.exit(2);
+}
+
+const line = new ProgressLine();
+const sel = await selectBackend(values.backend as BackendChoice | undefined);
+const workers = values.workers !== undefined ? Number(values.workers) : sel.backend === 'wasm' ? Math.min(2, cpus().length) : 0;
+line.log(`${sel.line}${workers ? `, ${workers} workers` : ''}`);
+
+for (const recipe of chosen as Recipe[]) {
+  const runDir = resolve(values.runs, recipe.id);
+  mkdirSync(runDir, { recursive: true });
+  const stages = values.epochs ? recipe.stages.map((s) => ({ ...s, epochs: Number(values.epochs) })) : recipe.stages;
+  const files: { path: string }[] = [];
+  for (const d of recipe.datasets) {
+    const dir = join(values.datasets, d);
+    if (!existsSync(dir)) throw new Error(`${dir}: dataset folder not found (see ../shared/datasets/SOURCES.md)`);
+    for (const path of await listFiles(dir)) files.push({ path });
+  }
+  const storeDir = join(runDir, 'store');
+  const summary = await importToStore(storeDir, files, {
+    maxSidePx: recipe.maxSidePx,
+    onProgress: (done, total) => line.update(`${recipe.id}: preparing ${bar(done / total)} ${done}/${total}`),
+  });
+  line.log(`${recipe.id}: store ${summary.count} images (${summary.skipped.length} skipped)`);
+  const store = openImageStore(storeDir);
+  const spec = { kind: 'unet' as const, options: recipe.options };
+  const data = pairSource({ store, task: recipe.task, scale: recipe.scale, batchSize: recipe.batchSize, cropPx: recipe.cropPx, seed: recipe.seed, ...recipe.degrade });
+  line.log(`${recipe.id}: ${data.trainImages} training / ${data.validationImages} validation images, ${data.batchesPerEpoch} steps per epoch`);
+  const r = await trainRun({
+    spec, loss: recipe.loss, data, stages, seed: recipe.seed, backend: sel.backend, workers,
+    checkpointPath: join(runDir, 'checkpoint.ckpt'), onEvent: fitReporter(line),
+  });
+  store.close();
+  if (!r.completed) {
+    line.log(`${recipe.id}: stopped (${r.stoppedBecause}); rerun the same command to resume`);
+    process.exitCode = 1;
+    break;
+  }
+  const seconds = r.history.reduce((a, h) => a + h.seconds, 0);
+  const steps = r.history.length * data.batchesPerEpoch;
+  const def = buildModel(spec);
+  const trainingData = `${data.trainImages} photos of ${recipe.datasets.join(' + ')} (../shared/datasets)`;
+  const bytes = exportOnnx(def, r.layout.toMap(r.weights), {
+    id: recipe.id, trainingData, trainingStages: JSON.stringify(stages), trainingLoss: recipe.loss.kind,
+  });
+  writeFileAtomic(join(modelsDir, `${recipe.id}.onnx`), [bytes]);
+  writeFileSync(join(runDir, 'history.json'), JSON.stringify(r.history, null, 1));
+  const manifestPath = join(modelsDir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+  const entry: ModelManifestEntry = {
+    id: recipe.id, file: `${recipe.id}.onnx`, descriptor: def.descriptor!,
+    sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, trained: true, notes: recipe.notes,
+    training: {
+      architecture: def.descriptor!.architecture, parameters: r.layout.total, data: trainingData, loss: recipe.loss.kind,
+      stages, steps, batchSize: recipe.batchSize, cropPx: recipe.cropPx, wallSeconds: Math.round(seconds),
+      machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}`, backend: `${sel.backend}${workers ? ` × ${workers} workers` : ''}`,
+      command: `npm run train:defaults -- --task ${recipe.task}${recipe.task === 'upscale' ? ` --scale ${recipe.scale}` : ''}`,
+    },
+  };
+  const old = manifest.models.find((m) => m.id === recipe.id);
+  if (old?.metrics) delete old.metrics;
+  manifest.models = [...manifest.models.filter((m) => m.id !== recipe.id), entry].sort((a, b) => recipes.findIndex((x) => x.id === a.id) - recipes.findIndex((x) => x.id === b.id));
+  writeFileAtomic(manifestPath, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
+  line.log(`${recipe.id}: ${(bytes.length / 1e6).toFixed(2)} MB written to resources/models after ${formatDuration(seconds)} of training (${steps} steps); run npm run bench:quality -- --write-manifest for its metrics`);
+}
+line.done();
