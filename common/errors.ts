@@ -30,6 +30,18 @@ export type EnhanceErrorCode =
   | 'aborted'
   /** Bad arguments or options. */
   | 'usage'
+  /** An API call's arguments do not fit the method's schema (type, range, unknown key). */
+  | 'invalid-argument'
+  /** An API call names no method of the contract. */
+  | 'unknown-method'
+  /** A path outside the folders and files the user chose (symlinks resolved). */
+  | 'forbidden-path'
+  /** A request without the session's token (browser mode). */
+  | 'unauthorized'
+  /** The method exists but not in this mode (e.g. native dialogs in browser mode). */
+  | 'not-available'
+  /** No job, model or dataset has that id. */
+  | 'unknown-id'
   /** Anything else: a bug or an environment problem we did not foresee. */
   | 'internal';
 

@@ -9,6 +9,11 @@ import type { EngineModel } from './model-session.ts';
 
 /** Extensions the batch picks up; anything else in the folder is left alone, not reported. */
 const imageExtensions = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
+
+/** Whether the batch would pick this file up (by extension; the bytes are checked when decoding). */
+export function isImagePath(path: string): boolean {
+  return imageExtensions.has(extname(path).toLowerCase());
+}
 const extensionOf: Record<OutputFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif' };
 /** What 'same' resolves to per input extension, to name outputs before decoding anything. */
 const formatOfExtension: Record<string, OutputFormat> = {

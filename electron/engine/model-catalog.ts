@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Task } from '../../common/model-descriptor.ts';
+import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
 import type { ModelManifest, ModelManifestEntry } from '../../common/model-manifest.ts';
 import { EngineError } from './errors.ts';
 import { type EngineModel, loadModel, type LoadModelOptions } from './model-session.ts';
@@ -16,6 +16,8 @@ export interface ModelChoice {
   /** An .onnx file; without it the manifest's first model for the task and scale. */
   modelPath?: string;
   modelsDir?: string;
+  /** A foreign model's probed descriptor (it has no Enhance metadata). */
+  descriptor?: ModelDescriptor;
 }
 
 /** The manifest entry for a task, preferring trained models over placeholders. */
@@ -41,7 +43,7 @@ export async function openModel(choice: ModelChoice, o: LoadModelOptions = {}): 
   const scale = choice.task === 'upscale' ? choice.scale : 1;
   let model: EngineModel;
   if (choice.modelPath) {
-    model = await loadModel(choice.modelPath, o);
+    model = await loadModel(choice.modelPath, { ...o, descriptor: choice.descriptor });
   } else {
     const { entry, path } = await findDefaultModel(choice.task, scale ?? 2, choice.modelsDir);
     let bytes: Buffer;

@@ -13,6 +13,8 @@ export interface LoadModelOptions {
   providers?: 'auto' | 'cpu';
   /** Where the one-line "accelerator unavailable" notice goes; defaults to stderr. */
   onNotice?: (line: string) => void;
+  /** For a model without Enhance metadata: what probing found (see probe-model.ts); its first input and output are used. */
+  descriptor?: ModelDescriptor;
 }
 
 /** An NCHW float32 tensor as plain data. */
@@ -51,7 +53,7 @@ export async function loadModel(source: string | Uint8Array, o: LoadModelOptions
   }
   let descriptor: ModelDescriptor;
   try {
-    descriptor = descriptorFromMetadata(readOnnxMetadata(bytes));
+    descriptor = o.descriptor ?? descriptorFromMetadata(readOnnxMetadata(bytes));
   } catch (e) {
     throw new EngineError('model-invalid', `not an Enhance model: ${(e as Error).message}`, label);
   }
@@ -83,7 +85,8 @@ export async function loadModel(source: string | Uint8Array, o: LoadModelOptions
   } catch (e) {
     throw new EngineError('model-invalid', `ONNX Runtime cannot load the model: ${(e as Error).message.split('\n')[0]}`, label);
   }
-  if (!session.inputNames.includes('input') || !session.outputNames.includes('output')) {
+  const [inputName, outputName] = o.descriptor ? [session.inputNames[0], session.outputNames[0]] : ['input', 'output'];
+  if (!session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
     await session.release();
     throw new EngineError('model-invalid', 'the model needs an input named "input" and an output named "output"', label);
   }
@@ -92,9 +95,9 @@ export async function loadModel(source: string | Uint8Array, o: LoadModelOptions
     descriptor,
     provider,
     async run(input) {
-      const feeds = { input: new ort.Tensor('float32', input.data, input.dims) };
+      const feeds = { [inputName]: new ort.Tensor('float32', input.data, input.dims) };
       const result = await s.run(feeds);
-      const out = result.output;
+      const out = result[outputName];
       const dims = out.dims;
       if (out.type !== 'float32' || dims.length !== 4) throw new EngineError('model-invalid', `model output is ${out.type} [${dims}], expected float32 NCHW`, label);
       return { data: out.data as Float32Array, dims: [dims[0], dims[1], dims[2], dims[3]] };

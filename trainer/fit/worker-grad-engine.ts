@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerUrl } from '../worker-url.ts';
 import type { BackendChoice } from '../backends/select-backend.ts';
 import type { ModelSpec } from '../models/build-model.ts';
 import type { LossSpec } from '../losses/losses.ts';
@@ -8,14 +9,6 @@ import type { ParamLayout } from './param-layout.ts';
 
 export type WorkerRequest = { id: number; type: 'grads' | 'loss'; batch: Batch; trainable: number[]; changed: number[] };
 export type WorkerReply = { id: number; loss: number } | { id: number; error: string };
-
-// Workers do not inherit the TypeScript loader the main thread runs under: a tiny ES module entry
-// registers it, then loads the real worker. Built on first use, so bundles without tsx still load this file.
-function workerEntry(): URL {
-  return new URL(`data:text/javascript,${encodeURIComponent(
-    `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register();` +
-    `await import(${JSON.stringify(new URL('./grad-worker.ts', import.meta.url).href)});`)}`);
-}
 
 interface Replica {
   worker: Worker;
@@ -37,7 +30,7 @@ export class WorkerGradEngine implements GradEngine {
     if (!(o.weights.buffer instanceof SharedArrayBuffer)) throw new Error('weights must be backed by a SharedArrayBuffer');
     const replicas = await Promise.all(Array.from({ length: o.workers }, () => new Promise<Replica>((resolve, reject) => {
       const grads = new SharedArrayBuffer(o.layout.total * 4);
-      const worker = new Worker(workerEntry(), {
+      const worker = new Worker(workerUrl(import.meta.url, 'grad-worker'), {
         workerData: { spec: o.spec, lossSpec: o.lossSpec, backend: o.backend, weights: o.weights.buffer, grads },
       });
       const r: Replica = { worker, grads: new Float32Array(grads), pending: new Map() };

@@ -1,0 +1,58 @@
+import type { JobEvent, JobKind, JobResults } from '../../common/jobs.ts';
+import type { OutputFormat } from '../engine/image-io.ts';
+import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
+
+/** Which model a job runs: a file (user library or --model) or the installed default for the task. */
+export interface ModelRef {
+  /** Shown in results; 'default' for the installed model. */
+  modelId: string;
+  modelPath?: string;
+  modelsDir?: string;
+  descriptor?: ModelDescriptor;
+}
+
+export interface BatchJobOptions extends ModelRef {
+  input: string;
+  output: string;
+  task: Task;
+  scale?: 2 | 4;
+  format: OutputFormat | 'same';
+  quality?: number;
+  recursive: boolean;
+  tileSizePx?: number;
+  pixelLimit?: number;
+  /** Photos in flight at once. */
+  jobs?: number;
+  threads?: number;
+  providers?: 'auto' | 'cpu';
+}
+
+export interface EnhancePhotoJobOptions extends ModelRef {
+  input: string;
+  task: Task;
+  scale?: 2 | 4;
+  tileSizePx?: number;
+  /** The private folder the lossless result goes into. */
+  resultsDir: string;
+  threads?: number;
+  providers?: 'auto' | 'cpu';
+}
+
+/** Per kind, the options a job body takes (plain data: they cross into a worker thread). */
+export interface JobOptions {
+  'enhance-photo': EnhancePhotoJobOptions;
+  batch: BatchJobOptions;
+  'import-dataset': Record<string, unknown>;
+  train: Record<string, unknown>;
+}
+
+type Body<E> = E extends { jobId: string } ? Omit<E, 'jobId'> : never;
+/** What a job body reports; the runner adds the job id, throttles progress and adds start/finish. */
+export type JobEventBody = Body<Exclude<JobEvent, { type: 'started' | 'finished' }>>;
+
+export interface JobIo {
+  signal: AbortSignal;
+  emit(e: JobEventBody): void;
+}
+
+export type JobFunction<K extends JobKind> = (options: JobOptions[K], io: JobIo) => Promise<JobResults[K]>;
