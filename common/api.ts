@@ -15,7 +15,7 @@ const method = <A extends z.ZodType, R>(args: A, result: Returns<R>) => ({ args,
 
 const path = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'a path may not contain NUL');
 const task = z.enum(['upscale', 'decrappify', 'colorize']);
-const scale = z.union([z.literal(2), z.literal(4)]);
+const scale = z.union([z.literal(2), z.literal(4)], { error: 'must be 2 or 4' });
 export const outputFormats = ['same', 'png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
 const format = z.enum(outputFormats);
 const quality = z.number().int().min(1).max(100);
