@@ -1,4 +1,5 @@
 import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
+import { protoFields } from '../../common/protobuf-fields.ts';
 
 /**
  * Reads ModelProto.metadata_props (field 14: StringStringEntryProto {key = 1, value = 2}).
@@ -8,52 +9,17 @@ import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
 export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
   const text = new TextDecoder();
   const meta: Record<string, string> = {};
-  for (const entry of lengthDelimitedFields(bytes, 0, bytes.length)) {
-    if (entry.field !== 14) continue;
+  for (const entry of protoFields(bytes)) {
+    if (entry.field !== 14 || entry.wire !== 2) continue;
     let key = '';
     let value = '';
-    for (const kv of lengthDelimitedFields(bytes, entry.start, entry.end)) {
+    for (const kv of protoFields(bytes, entry.start, entry.end)) {
       if (kv.field === 1) key = text.decode(bytes.subarray(kv.start, kv.end));
       if (kv.field === 2) value = text.decode(bytes.subarray(kv.start, kv.end));
     }
     meta[key] = value;
   }
   return meta;
-}
-
-interface FieldSpan {
-  field: number;
-  start: number;
-  end: number;
-}
-
-function lengthDelimitedFields(bytes: Uint8Array, from: number, to: number): FieldSpan[] {
-  const out: FieldSpan[] = [];
-  let at = from;
-  const varint = (): number => {
-    let value = 0;
-    // Multiplying instead of shifting keeps values above 2^31 (large graphs) exact.
-    for (let scale = 1; ; scale *= 128) {
-      if (at >= to) throw new Error('truncated protobuf');
-      const b = bytes[at++];
-      value += (b & 0x7f) * scale;
-      if (b < 0x80) return value;
-    }
-  };
-  while (at < to) {
-    const tag = varint();
-    const wire = tag % 8;
-    if (wire === 0) varint();
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else if (wire === 2) {
-      const length = varint();
-      if (at + length > to) throw new Error('truncated protobuf');
-      out.push({ field: Math.floor(tag / 8), start: at, end: at + length });
-      at += length;
-    } else throw new Error(`unexpected protobuf wire type ${wire}`);
-  }
-  return out;
 }
 
 const tasks: readonly Task[] = ['upscale', 'decrappify', 'colorize'];
