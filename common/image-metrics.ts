@@ -159,3 +159,22 @@ export function ssimY(a: RgbPixels, b: RgbPixels, options: MetricOptions = {}): 
   }
   return ssimSum / (outWidth * outHeight);
 }
+
+/**
+ * Hasler & Süsstrunk's colourfulness (2003): sqrt(σrg² + σyb²) + 0.3·sqrt(μrg² + μyb²) over
+ * rg = R − G and yb = (R + G)/2 − B. 0 for greyscale; ~15 "slightly", ~33 "moderately", ~59 "quite" colourful.
+ */
+export function colourfulness(image: RgbPixels): number {
+  const n = image.width * image.height;
+  let sRg = 0, sYb = 0, qRg = 0, qYb = 0;
+  const d = image.data;
+  for (let i = 0; i < n; i++) {
+    const r = d[3 * i], g = d[3 * i + 1], b = d[3 * i + 2];
+    const rg = r - g;
+    const yb = 0.5 * (r + g) - b;
+    sRg += rg; sYb += yb; qRg += rg * rg; qYb += yb * yb;
+  }
+  const mRg = sRg / n, mYb = sYb / n;
+  const vRg = Math.max(0, qRg / n - mRg * mRg), vYb = Math.max(0, qYb / n - mYb * mYb);
+  return Math.sqrt(vRg + vYb) + 0.3 * Math.sqrt(mRg * mRg + mYb * mYb);
+}
