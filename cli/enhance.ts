@@ -10,6 +10,7 @@ const commands: Record<string, Command> = {
   upscale: { summary: 'upscale a folder of photos ×2 or ×4', load: async () => (await import('./commands/enhance-folder.ts')).command('upscale') },
   decrappify: { summary: 'remove JPEG artifacts from a folder of photos', load: async () => (await import('./commands/enhance-folder.ts')).command('decrappify') },
   colorize: { summary: 'colorize a folder of black-and-white photos', load: async () => (await import('./commands/enhance-folder.ts')).command('colorize') },
+  serve: { summary: 'serve the app to a browser on this machine (127.0.0.1, with a per-run token)', load: () => import('./commands/serve.ts') },
 };
 
 function usage(): string {
