@@ -71,7 +71,10 @@ export function progress(onEvent: (e: FitEvent) => void): Callback {
 /** Stops the fit when the signal aborts; the learner finishes the batch it is on. */
 export function cancelOn(signal: AbortSignal): Callback {
   return {
-    beforeBatch() {
+    async beforeBatch() {
+      // In-thread training (workers 0) chains only microtasks; without a turn of the event loop a
+      // signal handler (Ctrl-C, the app's Cancel) would never run.
+      await new Promise((r) => setImmediate(r));
       if (signal.aborted) throw new CancelFitException('cancelled');
     },
   };

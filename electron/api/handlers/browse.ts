@@ -7,7 +7,7 @@ import type { Handler } from '../context.ts';
 
 export const browse: Handler<'browse'> = async (ctx, { dir }) => {
   if (dir === undefined) {
-    const entries = ctx.guard.roots().map((path): BrowseEntry => ({ name: path, path, kind: 'folder' }));
+    const entries = ctx.guard.roots().filter((r) => r !== ctx.resultsDir).map((path): BrowseEntry => ({ name: path, path, kind: 'folder' }));
     return { dir: null, parent: null, entries };
   }
   const real = ctx.guard.check(dir, 'read');
