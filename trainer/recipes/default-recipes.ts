@@ -32,21 +32,21 @@ export const recipes: Recipe[] = [
   {
     id: 'upscale-x2', task: 'upscale', scale: 2,
     options: { task: 'upscale', scale: 2, resolution: 'low-res', widths: srWidths },
-    loss: { kind: 'l1' }, stages: [{ epochs: 30, lr: 2e-3 }], batchSize: 16, cropPx: 128,
+    loss: { kind: 'l1' }, stages: [{ epochs: 40, lr: 2e-3 }], batchSize: 16, cropPx: 128,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
     notes: 'Fidelity (PSNR) default: L1 loss, low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
   },
   {
     id: 'colorize', task: 'colorize', scale: 1,
     options: { task: 'colorize', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'mse' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'mse' }, stages: [{ epochs: 3, lr: 2e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     notes: 'Predicts Cb/Cr from Y; MSE on chroma.',
   },
   {
     id: 'decrappify', task: 'decrappify', scale: 1,
     options: { task: 'decrappify', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'l1' }, stages: [{ epochs: 3, lr: 2e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     degrade: { jpegQuality: [10, 60] },
     notes: 'JPEG quality 10–60 (baseline 4:2:0), L1 loss.',
@@ -54,7 +54,7 @@ export const recipes: Recipe[] = [
   {
     id: 'upscale-x4', task: 'upscale', scale: 4,
     options: { task: 'upscale', scale: 4, resolution: 'low-res', widths: srWidths },
-    loss: { kind: 'l1' }, stages: [{ epochs: 15, lr: 2e-3 }], batchSize: 16, cropPx: 192,
+    loss: { kind: 'l1' }, stages: [{ epochs: 30, lr: 2e-3 }], batchSize: 16, cropPx: 192,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
     notes: 'Fidelity (PSNR) default: L1 loss, low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
   },
