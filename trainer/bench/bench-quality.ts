@@ -14,6 +14,9 @@ import type { ModelManifest, ModelManifestEntry, QualityMetric } from '../../com
 import { loadModel, type EngineModel } from '../../electron/engine/model-session.ts';
 import { chromaSink, type RawImage, rgbSink, runTiled } from '../../electron/engine/tiling.ts';
 import { loadSrEvalSet, type SrEvalImage } from '../eval/evaluate-sr.ts';
+import { kernelInceptionDistance, kidCrops, pooledFeatures } from '../eval/kid.ts';
+import { frozenEncoder } from '../losses/perceptual-loss.ts';
+import { selectBackend } from '../backends/select-backend.ts';
 import { importImageFile } from '../data/import-images.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 
@@ -30,7 +33,7 @@ const { values } = parseArgs({
 });
 
 interface Row { task: string; scale: number; dataset: string; psnr: number; ssim?: number; baseline: string; baselinePsnr: number; baselineSsim?: number;
-  esrganPsnr?: number; esrganSsim?: number; colourfulness?: number; inputColourfulness?: number; originalColourfulness?: number }
+  esrganPsnr?: number; esrganSsim?: number; kid?: number; baselineKid?: number; esrganKid?: number; colourfulness?: number; inputColourfulness?: number; originalColourfulness?: number }
 
 const manifestPath = join(values.models, 'manifest.json');
 const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
@@ -68,10 +71,11 @@ const crop = (img: RgbPixels, x: number, y: number, side: number): RgbPixels => 
 const showcase = 'zebra.png';
 
 const esrgan = values['no-esrgan'] ? undefined : await import('./esrgan-slim.ts').catch(() => undefined);
-if (esrgan) {
-  const { selectBackend } = await import('../backends/select-backend.ts');
-  await selectBackend('wasm');
-}
+await selectBackend('wasm');
+// KID with our own pretrained classifier's pooled features, as the lesson's notebooks compute FID:
+// PSNR penalises sharpness by design, a distribution distance does not.
+const encoder = frozenEncoder(join(root, 'resources/pretrained/encoder-imagenette-32-64-128-256.ckpt'));
+const kidOf = (outs: RgbPixels[], refs: RgbPixels[]) => kernelInceptionDistance(pooledFeatures(encoder, outs.flatMap(kidCrops)), pooledFeatures(encoder, refs.flatMap(kidCrops)));
 
 for (const entry of manifest.models.filter((m) => !values.only || m.id === values.only)) {
   const model = await loadModel(join(values.models, entry.file), { providers: 'cpu', onNotice: () => {} });
@@ -85,6 +89,7 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
       const ours: { p: number; s: number }[] = [];
       const bic: { p: number; s: number }[] = [];
       const es: { p: number; s: number }[] = [];
+      const outs: Record<'ours' | 'bicubic' | 'esrgan' | 'hr', RgbPixels[]> = { ours: [], bicubic: [], esrgan: [], hr: [] };
       for (const img of images) {
         const lr = { data: u8(img.lr), width: img.lrWidth, height: img.lrHeight };
         const out = await enhance(model, lr);
@@ -92,9 +97,13 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
         const o = { cropBorderPx: scale };
         ours.push({ p: psnrY(out, img.hr, o), s: ssimY(out, img.hr, o) });
         bic.push({ p: psnrY(b, img.hr, o), s: ssimY(b, img.hr, o) });
+        outs.ours.push(out);
+        outs.bicubic.push(b);
+        outs.hr.push(img.hr);
         if (slim) {
           const e = { data: await esrgan!.upscaleRgb(slim, scale, lr.data, lr.width, lr.height), width: img.hr.width, height: img.hr.height };
           es.push({ p: psnrY(e, img.hr, o), s: ssimY(e, img.hr, o) });
+          outs.esrgan.push(e);
         }
         if (img.name === showcase && (figure.length === 0 || scale === 2)) {
           const side = 120, x = Math.floor(img.hr.width * 0.5), y = Math.floor(img.hr.height * 0.3);
@@ -106,7 +115,8 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
       }
       const row: Row = { task: 'upscale', scale, dataset: set, psnr: mean(ours.map((r) => r.p)), ssim: mean(ours.map((r) => r.s)),
         baseline: 'bicubic', baselinePsnr: mean(bic.map((r) => r.p)), baselineSsim: mean(bic.map((r) => r.s)),
-        ...(es.length ? { esrganPsnr: mean(es.map((r) => r.p)), esrganSsim: mean(es.map((r) => r.s)) } : {}) };
+        kid: kidOf(outs.ours, outs.hr), baselineKid: kidOf(outs.bicubic, outs.hr),
+        ...(es.length ? { esrganPsnr: mean(es.map((r) => r.p)), esrganSsim: mean(es.map((r) => r.s)), esrganKid: kidOf(outs.esrgan, outs.hr) } : {}) };
       rows.push(row);
       metrics.push({ dataset: set, psnr: round(row.psnr), ssim: round(row.ssim!, 4), baseline: 'bicubic', baselinePsnr: round(row.baselinePsnr) });
     }
@@ -176,10 +186,11 @@ function round(v: number, digits = 2): number {
 }
 
 const f2 = (v: number | undefined, k = 2) => (v === undefined ? '' : v.toFixed(k));
-console.log(`${'task'.padEnd(11)} ${'×'.padEnd(2)} ${'dataset'.padEnd(24)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'baseline'.padEnd(10)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'ESRGAN-slim'.padStart(14)}  colourfulness (ours / original)`);
+console.log(`${'task'.padEnd(11)} ${'×'.padEnd(2)} ${'dataset'.padEnd(24)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'baseline'.padEnd(10)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'ESRGAN-slim'.padStart(14)}  ${'KID×1000 ours/base/esrgan'.padEnd(26)} colourfulness (ours / original)`);
 for (const r of rows) {
   console.log(`${r.task.padEnd(11)} ${String(r.scale).padEnd(2)} ${r.dataset.padEnd(24)} ${f2(r.psnr).padStart(6)} ${f2(r.ssim, 4).padStart(7)}  ${r.baseline.padEnd(10)} ${f2(r.baselinePsnr).padStart(6)} ${f2(r.baselineSsim, 4).padStart(7)}  ` +
-    `${(r.esrganPsnr === undefined ? '' : `${f2(r.esrganPsnr)} / ${f2(r.esrganSsim, 4)}`).padStart(14)}  ${r.colourfulness === undefined ? '' : `${f2(r.colourfulness, 1)} / ${f2(r.originalColourfulness, 1)}`}`);
+    `${(r.esrganPsnr === undefined ? '' : `${f2(r.esrganPsnr)} / ${f2(r.esrganSsim, 4)}`).padStart(14)}  ` +
+    `${(r.kid === undefined ? '' : [r.kid, r.baselineKid, r.esrganKid].map((k) => (k === undefined ? '–' : (k * 1000).toFixed(2))).join(' / ')).padEnd(26)} ${r.colourfulness === undefined ? '' : `${f2(r.colourfulness, 1)} / ${f2(r.originalColourfulness, 1)}`}`);
 }
 
 if (values.figure) {
@@ -201,4 +212,4 @@ if (values['write-manifest']) {
   writeFileAtomic(manifestPath, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
   console.log(`metrics written to ${manifestPath}`);
 }
-console.log(JSON.stringify({ bench: 'quality', rows: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v, 4) : v]))) }));
+console.log(JSON.stringify({ bench: 'quality', rows: rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? round(v, k.toLowerCase().includes('kid') ? 6 : 4) : v]))) }));
