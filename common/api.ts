@@ -3,7 +3,7 @@
 // preload bridge, the HTTP routes and the renderer's client are all typed from these maps, so a
 // wrong method name or payload fails `tsc` at both ends.
 import { z } from 'zod';
-import type { JobEvent, JobId, JobInfo, ModelInfo } from './jobs.ts';
+import type { DatasetInfo, DatasetThumbnail, JobEvent, JobId, JobInfo, ModelInfo, RunInfo, TrainingPlanCheck } from './jobs.ts';
 import type { EnhanceError } from './errors.ts';
 
 /** A result type carried only at the type level. */
@@ -22,6 +22,28 @@ const quality = z.number().int().min(1).max(100);
 const tileSizePx = z.number().int().min(64).max(4096);
 const id = z.string().min(1).max(200).regex(/^[\w.-]+$/, 'an id is letters, digits, dot, dash or underscore');
 const name = z.string().trim().min(1).max(120);
+
+// Bounds wide enough for any real plan; planTraining's checks give the friendly messages inside them.
+const stage = z.strictObject({
+  epochs: z.number().int().min(1).max(10_000),
+  lr: z.number().min(0).max(10),
+  freeze: z.array(z.string().min(1).max(64).regex(/^[\w-]+$/, 'a layer group name')).max(16).optional(),
+});
+const trainingPlan = {
+  datasetId: id,
+  task,
+  scale: scale.optional(),
+  /** A shipped or user model to fine-tune; absent: train the default U-Net from scratch. */
+  baseModelId: id.optional(),
+  stages: z.array(stage).min(1).max(32),
+  loss: z.enum(['mse', 'l1', 'perceptual']),
+  lambda: z.number().min(0).max(1000).optional(),
+  /** The perceptual loss's classifier checkpoint (from `enhance pretrain`). */
+  encoderPath: path.optional(),
+  batchSize: z.number().int().min(1).max(1024),
+  cropPx: z.number().int().min(1).max(2048).optional(),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+};
 
 export interface AppInfo {
   version: string;
@@ -93,6 +115,35 @@ export const apiMethods = {
   importModel: method(z.strictObject({ path, name: name.optional() }), returns<ModelInfo>()),
   renameModel: method(z.strictObject({ id, name }), returns<ModelInfo>()),
   deleteModel: method(z.strictObject({ id }), returns<{ deleted: boolean }>()),
+
+  /**
+   * Prepares a folder (recursive) as a dataset in an `import-dataset` job. The same folder again
+   * continues its dataset (a cancelled import resumes; new photos are added) under the same id.
+   */
+  importDataset: method(z.strictObject({ folder: path, name: name.optional(), layout: z.enum(['photos', 'labelled']).optional() }),
+    returns<{ jobId: JobId; datasetId: string }>()),
+  listDatasets: method(z.strictObject({}), returns<DatasetInfo[]>()),
+  /** A page of thumbnails (made on first request), for a virtualised grid. */
+  datasetThumbnails: method(z.strictObject({ id, offset: z.number().int().min(0).max(10_000_000), limit: z.number().int().min(1).max(200) }),
+    returns<{ total: number; items: DatasetThumbnail[] }>()),
+  /** Removes the dataset's store and thumbnails; the photos it was imported from are never touched. */
+  deleteDataset: method(z.strictObject({ id }), returns<{ deleted: boolean }>()),
+
+  /** The layer groups a stage can freeze, from the model's parameters. */
+  trainingGroups: method(z.strictObject({ modelId: id }), returns<{ groups: { name: string; parameters: number }[] }>()),
+  /** Checks a plan as the user types: every problem, and the split and step counts it would use. */
+  validateTrainingPlan: method(z.strictObject(trainingPlan), returns<TrainingPlanCheck>()),
+  /** Starts a `train` job; its `train` events carry a TrainPoint per step and validation plus samples per epoch. */
+  startTraining: method(z.strictObject({ ...trainingPlan, name: name.optional() }), returns<{ jobId: JobId; runId: string }>()),
+  /** Stops a training job after its current batch and checkpoints there, mid-epoch. */
+  pauseTraining: method(z.strictObject({ jobId: id }), returns<{ pausing: boolean }>()),
+  /** Continues a paused, stopped or interrupted run from its checkpoint in a new job. */
+  resumeTraining: method(z.strictObject({ runId: id }), returns<{ jobId: JobId; runId: string }>()),
+  listRuns: method(z.strictObject({}), returns<RunInfo[]>()),
+  /** Writes the run's checkpoint as an ONNX model (training described in its metadata) into the user library. */
+  exportRun: method(z.strictObject({ runId: id, name: name.optional() }), returns<ModelInfo>()),
+  /** Removes a run's folder (checkpoint, samples, telemetry); models exported from it stay in the library. */
+  deleteRun: method(z.strictObject({ runId: id }), returns<{ deleted: boolean }>()),
 } as const;
 
 export type ApiMethods = typeof apiMethods;

@@ -1,6 +1,8 @@
 import type { ApiMethodName, ApiParsedArgs, ApiResult } from '../../common/api.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { DatasetCatalogue } from '../services/dataset-catalogue.ts';
 import type { ModelLibrary } from '../services/model-library.ts';
+import type { RunCatalogue } from '../services/run-catalogue.ts';
 import type { PathGuard } from '../services/path-guard.ts';
 
 /** Everything a handler may use; built once per app or server run by `createApiContext`. */
@@ -16,6 +18,10 @@ export interface ApiContext {
   guard: PathGuard;
   jobs: JobRunner;
   models: ModelLibrary;
+  /** Imported datasets (`<dataDir>/datasets`). */
+  datasets: DatasetCatalogue;
+  /** Fine-tuning runs (`<dataDir>/runs`). */
+  runs: RunCatalogue;
   /** Electron only: native dialogs; what they return is added to the guard by the dialog code. */
   dialogs?: { pick(kind: ApiParsedArgs<'pickPaths'>['kind'], defaultName?: string): Promise<string[]> };
   /** ONNX Runtime providers for jobs: 'cpu' in tests. */

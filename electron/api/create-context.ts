@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultModelsDir } from '../engine/model-catalog.ts';
 import { JobRunner } from '../jobs/runner.ts';
+import { DatasetCatalogue } from '../services/dataset-catalogue.ts';
 import { ModelLibrary } from '../services/model-library.ts';
+import { RunCatalogue } from '../services/run-catalogue.ts';
 import { PathGuard } from '../services/path-guard.ts';
 import type { ApiContext } from './context.ts';
 
@@ -20,6 +22,8 @@ export interface ApiContextOptions {
   threads?: number;
   /** 'in-process' only for tests that must not start threads; the app and server use workers. */
   jobMode?: 'worker' | 'in-process';
+  /** Data-parallel threads per training job (default: the trainer's, 2 on wasm); tests on few cores use 0. */
+  trainWorkers?: number;
 }
 
 const version = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
@@ -32,6 +36,11 @@ export function createApiContext(o: ApiContextOptions): ApiContext {
   for (const root of o.roots ?? []) guard.allowFolder(root, ['read', 'write']);
   guard.allowFolder(resultsDir, ['read']);
   if (uploadsDir) guard.allowFolder(uploadsDir, ['read']);
+  const jobs = new JobRunner({ mode: o.jobMode ?? 'worker' });
+  const models = new ModelLibrary(o.modelsDir ?? defaultModelsDir, join(o.dataDir, 'models'));
+  // Each allows reading the thumbnails and training samples it hands out, file by file.
+  const datasets = new DatasetCatalogue(o.dataDir, jobs, guard);
+  const runs = new RunCatalogue(o.dataDir, { jobs, datasets, models, guard, workers: o.trainWorkers });
   return {
     mode: o.mode,
     version,
@@ -39,8 +48,10 @@ export function createApiContext(o: ApiContextOptions): ApiContext {
     resultsDir,
     uploadsDir,
     guard,
-    jobs: new JobRunner({ mode: o.jobMode ?? 'worker' }),
-    models: new ModelLibrary(o.modelsDir ?? defaultModelsDir, join(o.dataDir, 'models')),
+    jobs,
+    models,
+    datasets,
+    runs,
     dialogs: o.dialogs,
     providers: o.providers ?? 'auto',
     threads: o.threads,

@@ -5,10 +5,6 @@ import type { JobFunction } from './job-types.ts';
 export const jobFunctions: { [K in JobKind]: () => Promise<JobFunction<K>> } = {
   'enhance-photo': async () => (await import('./enhance-photo-job.ts')).enhancePhotoJob,
   batch: async () => (await import('./batch-job.ts')).batchJob,
-  'import-dataset': async () => {
-    throw new Error('dataset import is not available yet');
-  },
-  train: async () => {
-    throw new Error('training from the app is not available yet');
-  },
+  'import-dataset': async () => (await import('./import-dataset-job.ts')).importDatasetJob,
+  train: async () => (await import('./train-job.ts')).trainJob,
 };

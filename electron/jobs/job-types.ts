@@ -1,6 +1,7 @@
 import type { JobEvent, JobKind, JobResults } from '../../common/jobs.ts';
 import type { OutputFormat } from '../engine/image-io.ts';
 import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
+import type { Stage } from '../../common/model-manifest.ts';
 
 /** Which model a job runs: a file (user library or --model) or the installed default for the task. */
 export interface ModelRef {
@@ -38,12 +39,41 @@ export interface EnhancePhotoJobOptions extends ModelRef {
   providers?: 'auto' | 'cpu';
 }
 
+export interface ImportDatasetJobOptions {
+  datasetId: string;
+  /** Real path, checked by the path guard. */
+  folder: string;
+  layout: 'photos' | 'labelled';
+  storeDir: string;
+  maxSidePx: number;
+}
+
+export interface TrainJobOptions {
+  runId: string;
+  /** checkpoint.ckpt, samples/ and model.onnx go here. */
+  runDir: string;
+  storeDir: string;
+  task: Task;
+  scale?: 2 | 4;
+  baseModelPath?: string;
+  stages: Stage[];
+  loss: 'mse' | 'l1' | 'perceptual';
+  lambda?: number;
+  encoderPath?: string;
+  batchSize: number;
+  cropPx?: number;
+  seed: number;
+  workers?: number;
+  /** Int32Array[1] over a SharedArrayBuffer (shared, not copied, into the worker): 1 asks the run to pause. */
+  control: SharedArrayBuffer;
+}
+
 /** Per kind, the options a job body takes (plain data: they cross into a worker thread). */
 export interface JobOptions {
   'enhance-photo': EnhancePhotoJobOptions;
   batch: BatchJobOptions;
-  'import-dataset': Record<string, unknown>;
-  train: Record<string, unknown>;
+  'import-dataset': ImportDatasetJobOptions;
+  train: TrainJobOptions;
 }
 
 type Body<E> = E extends { jobId: string } ? Omit<E, 'jobId'> : never;

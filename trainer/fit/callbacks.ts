@@ -1,5 +1,5 @@
 import { writeCheckpoint, type EpochRecord } from './checkpoint.ts';
-import { type Callback, CancelFitException } from './learner.ts';
+import { type Callback, CancelFitException, type Learner, type LearnerCheckpointState, PauseFitException } from './learner.ts';
 import { oneCycle } from './one-cycle.ts';
 
 /** Sets lr and Adam's beta1 before each batch from the stage's one-cycle schedule. */
@@ -14,27 +14,26 @@ export function oneCycleSchedule(): Callback {
   };
 }
 
-/** Writes a resumable checkpoint after every epoch (atomically: temp file + rename). */
+/**
+ * Writes a resumable checkpoint after every epoch and when paused (then with the batch index inside
+ * the epoch), atomically: temp file + rename.
+ */
 export function checkpointEvery(path: string, config: Record<string, unknown> = {}): Callback {
-  return {
-    order: 10,
-    afterEpoch(l) {
-      const { layout } = l.o;
-      writeCheckpoint(path, {
-        state: { spec: l.o.spec, names: layout.names, shapes: layout.shapes, epochsDone: l.epochsDone, seed: l.o.seed ?? 0, history: l.history, config },
-        weights: l.o.weights,
-        m: l.opt.m,
-        v: l.opt.v,
-        steps: l.opt.steps,
-      });
-    },
+  const write = (l: Learner) => {
+    const { layout } = l.o;
+    const state: LearnerCheckpointState = {
+      spec: l.o.spec, names: layout.names, shapes: layout.shapes, epochsDone: l.epochsDone, seed: l.o.seed ?? 0, history: l.history, config,
+      ...(l.partialEpoch ? { partialEpoch: l.partialEpoch } : {}),
+    };
+    writeCheckpoint(path, { state, weights: l.o.weights, m: l.opt.m, v: l.opt.v, steps: l.opt.steps });
   };
+  return { order: 10, afterEpoch: write, afterPause: write };
 }
 
 export type FitEvent =
   | { kind: 'batch'; stage: number; epoch: number; epochs: number; batch: number; batches: number; loss: number; lr: number;
       imgPerSec: number; etaSec: number; fraction: number }
-  | { kind: 'epoch'; record: EpochRecord; epochs: number; fraction: number };
+  | { kind: 'epoch'; record: EpochRecord; epochs: number; batches: number; lr: number; fraction: number };
 
 /** Progress as typed events: a 0–1 fraction, loss, lr, images per second and an ETA. */
 export function progress(onEvent: (e: FitEvent) => void): Callback {
@@ -63,7 +62,8 @@ export function progress(onEvent: (e: FitEvent) => void): Callback {
     afterEpoch(l) {
       fitImages += images;
       fitSeconds += (performance.now() - epochStart) / 1000;
-      onEvent({ kind: 'epoch', record: l.history[l.history.length - 1], epochs: l.epochsTotal, fraction: l.epochsDone / l.epochsTotal });
+      onEvent({ kind: 'epoch', record: l.history[l.history.length - 1], epochs: l.epochsTotal, batches: l.o.data.batchesPerEpoch, lr: l.lr,
+        fraction: l.epochsDone / l.epochsTotal });
     },
   };
 }
@@ -76,6 +76,16 @@ export function cancelOn(signal: AbortSignal): Callback {
       // signal handler (Ctrl-C, the app's Cancel) would never run.
       await new Promise((r) => setImmediate(r));
       if (signal.aborted) throw new CancelFitException('cancelled');
+    },
+  };
+}
+
+/** Pauses the fit when the signal aborts: it stops before the next batch and `afterPause` checkpoints there. */
+export function pauseOn(signal: AbortSignal): Callback {
+  return {
+    async beforeBatch() {
+      await new Promise((r) => setImmediate(r));
+      if (signal.aborted) throw new PauseFitException('paused');
     },
   };
 }

@@ -3,7 +3,7 @@ import type { ModelSpec } from '../models/build-model.ts';
 import { paramGroup } from '../models/model.ts';
 import { AdamW, type AdamWOptions } from './adamw.ts';
 import type { Batch, DataSource } from './batch.ts';
-import type { Checkpoint, EpochRecord } from './checkpoint.ts';
+import type { Checkpoint, CheckpointState, EpochRecord } from './checkpoint.ts';
 import type { GradEngine } from './grad-engine.ts';
 import type { ParamLayout } from './param-layout.ts';
 
@@ -14,6 +14,22 @@ export class CancelFitException extends Error {}
 export class CancelEpochException extends Error {}
 export class CancelBatchException extends Error {}
 export class NonFiniteLossException extends CancelFitException {}
+/** Stops the fit like a cancel, but first runs `afterPause` so a checkpoint can keep the half-done epoch. */
+export class PauseFitException extends CancelFitException {}
+
+/** How far the epoch being trained has got: what a pause checkpoints and a resume continues from. */
+export interface PartialEpoch {
+  /** Batches of the epoch already applied; a resume starts with batch `batchesDone`. */
+  batchesDone: number;
+  /** Batches an epoch had when paused: a resume with different data cannot continue mid-epoch. */
+  batchesPerEpoch: number;
+  lossSum: number;
+  images: number;
+  seconds: number;
+}
+
+/** A checkpoint's header as the learner writes it: mid-epoch when it was paused. */
+export type LearnerCheckpointState = CheckpointState & { partialEpoch?: PartialEpoch };
 
 export interface Callback {
   /** Lower runs first. */
@@ -24,12 +40,18 @@ export interface Callback {
   afterBatch?(l: Learner): void | Promise<void>;
   afterEpoch?(l: Learner): void | Promise<void>;
   afterFit?(l: Learner): void | Promise<void>;
+  /** After a pause (stopped before a batch, `partialEpoch` set), before the fit returns. */
+  afterPause?(l: Learner): void | Promise<void>;
+  /** Always runs last, however the fit ends (finished, cancelled, paused, failed): release what the callback holds. */
+  cleanup?(l: Learner): void | Promise<void>;
 }
 
 export interface FitResult {
   completed: boolean;
-  /** Why it stopped early: 'cancelled' or the non-finite-loss message. */
+  /** Why it stopped early: 'cancelled', 'paused' or the non-finite-loss message. */
   stoppedBecause?: string;
+  /** Stopped by a PauseFitException: the checkpoint (if any) holds the half-done epoch. */
+  paused?: boolean;
   history: EpochRecord[];
 }
 
@@ -62,6 +84,8 @@ export class Learner {
   lr = 0;
   beta1 = 0.9;
   trainable: number[] = [];
+  /** The epoch in progress (undefined between epochs); restored from a paused checkpoint. */
+  partialEpoch?: PartialEpoch;
   private changed: number[];
 
   constructor(readonly o: LearnerOptions) {
@@ -94,10 +118,11 @@ export class Learner {
     this.opt.steps.set(c.steps);
     this.epochsDone = c.state.epochsDone;
     this.history = c.state.history;
+    this.partialEpoch = (c.state as LearnerCheckpointState).partialEpoch;
     this.changed = layout.names.map((_, i) => i);
   }
 
-  private async run(hook: Exclude<keyof Callback, 'order'>): Promise<void> {
+  private async run(hook: Exclude<keyof Callback, 'order' | 'cleanup'>): Promise<void> {
     for (const cb of this.callbacks) await cb[hook]?.(this);
   }
 
@@ -140,7 +165,21 @@ export class Learner {
     return sum / n;
   }
 
+  /** Runs the remaining stages; every callback's `cleanup` runs afterwards whatever happened. */
   async fit(): Promise<FitResult> {
+    try {
+      return await this.fitStages();
+    } finally {
+      for (const cb of this.callbacks) await cb.cleanup?.(this);
+    }
+  }
+
+  private async fitStages(): Promise<FitResult> {
+    const batches = this.o.data.batchesPerEpoch;
+    if (this.partialEpoch && this.partialEpoch.batchesPerEpoch !== batches) {
+      throw new Error(`the checkpoint was paused at batch ${this.partialEpoch.batchesDone} of ${this.partialEpoch.batchesPerEpoch}, ` +
+        `but an epoch now has ${batches} batches (the data changed); it cannot continue mid-epoch`);
+    }
     try {
       await this.run('beforeFit');
       for (let e = this.epochsDone; e < this.epochsTotal; e++) {
@@ -148,9 +187,11 @@ export class Learner {
         this.stageIndex = this.stageOf(e);
         const frozen = this.stage.freeze ?? [];
         this.trainable = this.o.layout.names.flatMap((n, i) => (frozen.includes(paramGroup(n)) ? [] : [i]));
+        // A resumed pause continues its epoch: same batches from the same index, sums carried over.
+        const part: PartialEpoch = this.partialEpoch ?? { batchesDone: 0, batchesPerEpoch: batches, lossSum: 0, images: 0, seconds: 0 };
+        this.partialEpoch = part;
         const started = performance.now();
-        let images = 0;
-        let lossSum = 0;
+        const secondsBefore = part.seconds;
         try {
           await this.run('beforeEpoch');
           // The next batch is prepared while this one trains (sharp works off the JS thread).
@@ -159,33 +200,42 @@ export class Learner {
             p.catch(() => {});
             return p;
           };
-          let next = fetch(0);
-          for (let b = 0; b < this.o.data.batchesPerEpoch; b++) {
+          let next = fetch(part.batchesDone);
+          for (let b = part.batchesDone; b < batches; b++) {
             this.batchIndex = b;
             this.batch = await next;
-            if (b + 1 < this.o.data.batchesPerEpoch) next = fetch(b + 1);
+            if (b + 1 < batches) next = fetch(b + 1);
             try {
               await this.run('beforeBatch');
               await this.step(this.batch);
-              images += this.batch.xShape[0];
-              lossSum += this.loss * this.batch.xShape[0];
+              part.images += this.batch.xShape[0];
+              part.lossSum += this.loss * this.batch.xShape[0];
+              // Counted before afterBatch: a pause thrown there must not apply this batch twice on resume.
+              part.batchesDone = b + 1;
               await this.run('afterBatch');
             } catch (err) {
               if (!(err instanceof CancelBatchException)) throw err;
             }
+            part.batchesDone = b + 1;
+            part.seconds = secondsBefore + (performance.now() - started) / 1000;
           }
         } catch (err) {
           if (!(err instanceof CancelEpochException)) throw err;
         }
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = secondsBefore + (performance.now() - started) / 1000;
+        this.partialEpoch = undefined;
         const valLoss = await this.validate();
-        this.history.push({ epoch: e + 1, stage: this.stageIndex, trainLoss: lossSum / Math.max(images, 1), valLoss, seconds, imgPerSec: images / seconds });
+        this.history.push({ epoch: e + 1, stage: this.stageIndex, trainLoss: part.lossSum / Math.max(part.images, 1), valLoss, seconds, imgPerSec: part.images / seconds });
         this.epochsDone = e + 1;
         await this.run('afterEpoch');
       }
       await this.run('afterFit');
       return { completed: true, history: this.history };
     } catch (err) {
+      if (err instanceof PauseFitException) {
+        await this.run('afterPause');
+        return { completed: false, paused: true, stoppedBecause: err.message, history: this.history };
+      }
       if (err instanceof CancelFitException) return { completed: false, stoppedBecause: err.message, history: this.history };
       throw err;
     }

@@ -22,17 +22,23 @@ interface Replica {
  * `weights` must live in a SharedArrayBuffer: replicas read it directly, without copies.
  */
 export class WorkerGradEngine implements GradEngine {
+  /** Replica threads alive in this process (started and not yet exited): a long-lived app checks it returns to 0. */
+  static liveWorkers = 0;
   private nextId = 0;
   private constructor(private readonly replicas: Replica[], private readonly layout: ParamLayout) {}
 
   static async start(o: { spec: ModelSpec; lossSpec: LossSpec; backend: BackendChoice; layout: ParamLayout; weights: Float32Array; workers: number }):
     Promise<WorkerGradEngine> {
     if (!(o.weights.buffer instanceof SharedArrayBuffer)) throw new Error('weights must be backed by a SharedArrayBuffer');
+    const started: Worker[] = [];
     const replicas = await Promise.all(Array.from({ length: o.workers }, () => new Promise<Replica>((resolve, reject) => {
       const grads = new SharedArrayBuffer(o.layout.total * 4);
       const worker = new Worker(workerUrl(import.meta.url, 'grad-worker'), {
         workerData: { spec: o.spec, lossSpec: o.lossSpec, backend: o.backend, weights: o.weights.buffer, grads },
       });
+      started.push(worker);
+      WorkerGradEngine.liveWorkers++;
+      worker.once('exit', () => WorkerGradEngine.liveWorkers--);
       const r: Replica = { worker, grads: new Float32Array(grads), pending: new Map() };
       worker.on('message', (m: WorkerReply) => {
         if (m.id === -1) return resolve(r);
@@ -45,7 +51,11 @@ export class WorkerGradEngine implements GradEngine {
         reject(e);
         for (const p of r.pending.values()) p.reject(e);
       });
-    })));
+    }))).catch(async (e) => {
+      // One replica failed to start: the others must not outlive the failed run.
+      await Promise.all(started.map((w) => w.terminate()));
+      throw e;
+    });
     return new WorkerGradEngine(replicas, o.layout);
   }
 
