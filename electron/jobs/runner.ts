@@ -48,7 +48,7 @@ export class JobRunner {
     this.jobs.set(jobId, job);
     this.emit({ type: 'started', jobId, kind, title });
     const onBody = (e: JobEventBody) => this.forward(job, e);
-    const finish = (status: 'done' | 'cancelled' | 'failed', result?: JobResults[K], error?: EnhanceError): JobInfo => {
+    const finish = (status: 'done' | 'cancelled' | 'failed' | 'paused', result?: JobResults[K], error?: EnhanceError): JobInfo => {
       if (job.pendingProgress) this.forward(job, job.pendingProgress, true);
       Object.assign(info, { status, result, error });
       this.emit({ type: 'finished', jobId, status, result, error });
@@ -61,7 +61,7 @@ export class JobRunner {
         try {
           const fn = (await jobFunctions[kind]()) as JobFunction<K>;
           const result = await fn(options, { signal: abort.signal, emit: onBody });
-          return finish(cancelledResult(result) ? 'cancelled' : 'done', result);
+          return finish(stoppedStatus(result), result);
         } catch (e) {
           return finish(abort.signal.aborted ? 'cancelled' : 'failed', undefined, toEnhanceError(e));
         }
@@ -73,7 +73,7 @@ export class JobRunner {
         let settled: JobInfo | undefined;
         worker.on('message', (m: WorkerMessage) => {
           if (m.type === 'event') onBody(m.event);
-          else if (m.type === 'result') settled = finish(cancelledResult(m.result) ? 'cancelled' : 'done', m.result as JobResults[K]);
+          else if (m.type === 'result') settled = finish(stoppedStatus(m.result), m.result as JobResults[K]);
           else settled = finish(m.cancelled ? 'cancelled' : 'failed', undefined, m.error);
         });
         worker.on('error', (e) => {
@@ -141,7 +141,8 @@ export class JobRunner {
   }
 }
 
-/** A batch stopped by its signal returns a summary rather than throwing. */
-function cancelledResult(result: unknown): boolean {
-  return typeof result === 'object' && result !== null && (result as { cancelled?: unknown }).cancelled === true;
+/** A batch stopped by its signal returns a summary rather than throwing; a paused training says so. */
+function stoppedStatus(result: unknown): 'done' | 'cancelled' | 'paused' {
+  const r = (typeof result === 'object' && result !== null ? result : {}) as { cancelled?: unknown; status?: unknown };
+  return r.status === 'paused' ? 'paused' : r.cancelled === true ? 'cancelled' : 'done';
 }
