@@ -55,12 +55,14 @@ if (!app.requestSingleInstanceLock()) {
       if (BrowserWindow.getAllWindows().length === 0) openWindow();
     });
 
-    // Workers hold ONNX sessions and half-written outputs: cancel and wait for them, then quit.
+    // Workers hold ONNX sessions and half-written outputs: trainings pause (checkpointed at the
+    // current batch, so a reopened app resumes mid-epoch), everything else is cancelled; then quit.
     let jobsStopped = false;
     app.on('before-quit', (event) => {
       if (jobsStopped) return;
       event.preventDefault();
-      void ctx.jobs.dispose().finally(() => {
+      const training = ctx.jobs.list().filter((j) => j.kind === 'train' && j.status === 'running' && ctx.runs.pause(j.jobId));
+      void Promise.all(training.map((j) => ctx.jobs.wait(j.jobId))).then(() => ctx.jobs.dispose()).finally(() => {
         jobsStopped = true;
         app.quit();
       });
