@@ -39,14 +39,14 @@ export const recipes: Recipe[] = [
   {
     id: 'colorize', task: 'colorize', scale: 1,
     options: { task: 'colorize', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'mse' }, stages: [{ epochs: 3, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'mse' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     notes: 'Predicts Cb/Cr from Y; MSE on chroma.',
   },
   {
     id: 'decrappify', task: 'decrappify', scale: 1,
     options: { task: 'decrappify', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'l1' }, stages: [{ epochs: 3, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     degrade: { jpegQuality: [10, 60] },
     notes: 'JPEG quality 10–60 (baseline 4:2:0), L1 loss.',
