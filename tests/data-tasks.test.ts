@@ -55,19 +55,51 @@ test('augmentation applies the same symmetry to input and target', () => {
   assert.ok(seen.size >= 6, 'augmentation should use many of the 8 symmetries');
 });
 
-test('upscale degradation: a 1/s-size input close to the box average of the target', async () => {
+/**
+ * MATLAB's imresize bicubic taps, written out: halving (antialiased Keys a = -0.5, widened ×2) gives
+ * 3, 9, 29, 111 (/256) mirrored over 8 source pixels 2o-3 … 2o+4; doubling gives the four Keys
+ * weights at distances 1.75, 0.75, 0.25, 1.25 for even outputs, mirrored for odd ones.
+ */
+const halve = [-3, -9, 29, 111, 111, 29, -9, -3].map((v) => v / 256);
+const doubleEven = [-0.0234375, 0.2265625, 0.8671875, -0.0703125];
+
+/** Symmetric edges as imresize pads: …, 1, 0 | 0, 1, … | n-1, n-2, … */
+const mirror = (i: number, n: number) => (i < 0 ? -i - 1 : i >= n ? 2 * n - 1 - i : i);
+
+/** One axis of HWC data resized with fixed taps: `taps(o)` lists [source index, weight]. */
+function resample(src: Float64Array, w: number, h: number, axis: 'x' | 'y', outLen: number, taps: (o: number) => [number, number][]): Float64Array {
+  const ow = axis === 'x' ? outLen : w;
+  const oh = axis === 'y' ? outLen : h;
+  const out = new Float64Array(ow * oh * 3);
+  for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) for (let c = 0; c < 3; c++) {
+    let acc = 0;
+    for (const [i, wt] of taps(axis === 'x' ? x : y)) acc += wt * src[((axis === 'y' ? mirror(i, h) : y) * w + (axis === 'x' ? mirror(i, w) : x)) * 3 + c];
+    out[(y * ow + x) * 3 + c] = acc;
+  }
+  return out;
+}
+
+test('upscale degradation: the low-res input is MATLAB bicubic, computed here from its published taps', async () => {
   const t = photo(32, 24);
   const p = await degrade(t, new Rng(1), { task: 'upscale', scale: 2 });
   assert.deepEqual(p.inputShape, [12, 16, 3]);
   assert.deepEqual(p.targetShape, [24, 32, 3]);
-  let err = 0;
-  for (let y = 0; y < 12; y++) for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) {
-    const box = [0, 1].flatMap((dy) => [0, 1].map((dx) => p.target[((2 * y + dy) * 32 + 2 * x + dx) * 3 + c])).reduce((a, b) => a + b) / 4;
-    err = Math.max(err, Math.abs(p.input[(y * 16 + x) * 3 + c] - box));
-  }
-  assert.ok(err < 0.12, `low-res differs from the box average by up to ${err}`);
+  const halveTaps = (o: number) => halve.map((wt, k): [number, number] => [2 * o - 3 + k, wt]);
+  const small = resample(resample(Float64Array.from(t.data), 32, 24, 'x', 16, halveTaps), 16, 24, 'y', 12, halveTaps);
+  // The taps are multiples of 1/256, so both computations are exact and round alike: no tolerance.
+  const expected = Float32Array.from(small, (v) => Math.min(255, Math.max(0, Math.round(v))) / 255);
+  assert.deepEqual(p.input, expected);
+
   const pre = await degrade(t, new Rng(1), { task: 'upscale', scale: 2, resolution: 'pre-upsampled' });
   assert.deepEqual(pre.inputShape, [24, 32, 3]);
+  const doubleTaps = (o: number): [number, number][] => {
+    const i = o >> 1;
+    return o % 2 === 0 ? doubleEven.map((wt, k) => [i - 2 + k, wt]) : [...doubleEven].reverse().map((wt, k) => [i - 1 + k, wt]);
+  };
+  const big = resample(resample(Float64Array.from(expected), 16, 12, 'x', 32, doubleTaps), 32, 12, 'y', 24, doubleTaps);
+  let err = 0;
+  for (let i = 0; i < big.length; i++) err = Math.max(err, Math.abs(pre.input[i] - big[i]));
+  assert.ok(err < 1e-6, `pre-upsampled input differs from bicubic doubling by ${err}`);
 });
 
 test('decrappify degradation re-encodes as JPEG: a lossy but recognisable input', async () => {

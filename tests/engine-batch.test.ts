@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { type BatchEvent, planBatch, runBatch } from '../electron/engine/batch.ts';
+import { type BatchEvent, journalName, planBatch, runBatch } from '../electron/engine/batch.ts';
 import { openModel } from '../electron/engine/model-catalog.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
 import { initialValues } from '../trainer/models/init.ts';
 import { createUNet } from '../trainer/models/unet.ts';
 import { Rng } from '../trainer/rng.ts';
+import { runCommand } from './helpers/engine-fixtures.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
@@ -34,10 +35,10 @@ async function writeImage(path: string, widthPx: number, heightPx: number, seed:
   await (path.endsWith('.png') ? s.png() : s.jpeg({ quality: 90 })).toFile(path);
 }
 
-/** Every file under `d`, hidden ones included, relative, sorted. */
+/** Every file under `d`, hidden ones included (temp files show), relative, sorted; the batch's journal is left out. */
 async function tree(d: string): Promise<string[]> {
   const entries = await readdir(d, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => relative(d, join(e.parentPath, e.name))).sort();
+  return entries.filter((e) => e.isFile() && e.name !== journalName).map((e) => relative(d, join(e.parentPath, e.name))).sort();
 }
 
 async function hashes(d: string): Promise<Record<string, string>> {
@@ -119,7 +120,7 @@ test('good files are enhanced; empty, non-image and truncated files are reported
   assert.ok(noFolder.failed.every((f) => f.error.message.includes(join(blocked, 'out'))), noFolder.failed[0].error.message);
 
   // The CLI says the same and exits 1 for a partial failure; the rerun skips the two done files.
-  const r = await cli(['upscale', input, '--out', out, '--model', modelPath, '--cpu']).done;
+  const r = await runCommand(['upscale', input, '--out', out, '--model', modelPath, '--cpu']);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /0 enhanced, 2 already done, 3 failed/);
   assert.match(r.stderr, /truncated\.jpg: .*\[corrupt-image\]/);
@@ -182,7 +183,7 @@ test('SIGKILL mid-batch, then a rerun: the same outputs as one uninterrupted run
   const finished = (await tree(out)).filter((f) => !f.startsWith('.'));
   assert.ok(finished.length >= 1 && finished.length < 8, `${finished.length} outputs when killed`);
 
-  const rerun = await cli(['upscale', input, '--out', out, '--model', modelPath, '--cpu']).done;
+  const rerun = await runCommand(['upscale', input, '--out', out, '--model', modelPath, '--cpu']);
   assert.equal(rerun.code, 0, rerun.stderr);
   assert.match(rerun.stderr, new RegExp(`${8 - finished.length} enhanced, ${finished.length} already done, 0 failed`));
   assert.deepEqual(await hashes(out), await hashes(reference));
@@ -226,7 +227,7 @@ test('the CLI exits 2 on usage and model errors', async () => {
     [['upscale', join(dir, 'no-such-folder'), '--out', join(dir, 'x')], /no-such-folder/],
   ];
   for (const [args, message] of cases) {
-    const r = await cli(args).done;
+    const r = await runCommand(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }

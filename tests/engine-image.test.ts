@@ -1,18 +1,21 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Task } from '../common/model-descriptor.ts';
 import { enhanceImage } from '../electron/engine/enhance-image.ts';
-import { decodeImage } from '../electron/engine/image-io.ts';
+import { planBatch, runBatch } from '../electron/engine/batch.ts';
+import { decodeImage, to8Bit } from '../electron/engine/image-io.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { planTiles, type RawImage, runTiled, tilePlanOptions } from '../electron/engine/tiling.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
 import { initialValues } from '../trainer/models/init.ts';
 import { createUNet } from '../trainer/models/unet.ts';
 import { Rng } from '../trainer/rng.ts';
+import { tinyModel } from './helpers/engine-fixtures.ts';
+import { readTiffTextTags } from './helpers/tiff-tags.ts';
 
 let dir: string;
 const models = new Map<string, EngineModel>();
@@ -27,6 +30,15 @@ async function model(task: Task, scale: 1 | 2 | 4): Promise<EngineModel> {
   const weights = new Map(def.params.map((p) => [p.name, initialValues(p, 1).map((v) => v + rng.normal() * 0.05)]));
   const m = await loadModel(exportOnnx(def, weights), { providers: 'cpu', threads: 2 });
   models.set(key, m);
+  return m;
+}
+
+/** Untrained decrappify: exactly the identity, so colour and depth can be checked by value. */
+async function identity(): Promise<EngineModel> {
+  const cached = models.get('identity');
+  if (cached) return cached;
+  const m = await loadModel(tinyModel('decrappify', 1), { providers: 'cpu', threads: 2 });
+  models.set('identity', m);
   return m;
 }
 
@@ -106,7 +118,7 @@ test('tiled inference equals one whole-image run, and would not without the rece
     const tiled = await floatRun(m, image, scale, minimum + 8);
     assert.equal(whole.tiles, 1);
     assert.ok(tiled.tiles >= 12, `${tiled.tiles} tiles`);
-    assert.ok(maxAbsDiff(whole.out, tiled.out) <= 1e-3, `${task}: tiled differs by ${maxAbsDiff(whole.out, tiled.out)}`);
+    assert.equal(maxAbsDiff(whole.out, tiled.out), 0, `${task}: tiled differs`);
 
     // The same tiling with no context shows seams, so the check above can fail.
     const saved = m.descriptor.receptiveMarginPx;
@@ -164,23 +176,115 @@ test('PNG → PNG carries alpha: unchanged at ×1, Lanczos-resized at ×2', asyn
   assert.deepEqual(await alphaOf(join(dir, 'cutout-x2.png')), expected);
 });
 
-test('16-bit PNG and CMYK JPEG inputs come out as 8-bit sRGB', async () => {
+test('16-bit PNG and TIFF stay 16-bit with their exact values; 8-bit formats get them rounded, not cut', async () => {
+  const w = 32;
+  const h = 24;
+  const values = Uint16Array.from({ length: w * h * 3 }, (_, i) => (i * 7919) % 65536);
+  const raw16 = () => sharp(values, { raw: { width: w, height: h, channels: 3 } }).toColourspace('rgb16');
   const png16 = join(dir, 'deep.png');
-  await sharp(pattern(32, 24, 3), { raw: { width: 32, height: 24, channels: 3 } }).toColourspace('rgb16').png().toFile(png16);
-  assert.equal((await sharp(png16).metadata()).depth, 'ushort');
-  const cmyk = join(dir, 'print.jpg');
-  await sharp(pattern(32, 24, 3), { raw: { width: 32, height: 24, channels: 3 } }).withIccProfile('cmyk').jpeg().toFile(cmyk);
-  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
-
-  const m = await model('decrappify', 1);
-  for (const [input, output] of [[png16, join(dir, 'deep-out.png')], [cmyk, join(dir, 'print-out.jpg')]]) {
-    await enhanceImage(m, input, output);
-    const meta = await sharp(output).metadata();
-    assert.deepEqual([meta.space, meta.depth, meta.channels, meta.width], ['srgb', 'uchar', 3, 32], output);
+  const tif16 = join(dir, 'deep.tif');
+  await raw16().png().toFile(png16);
+  await raw16().tiff({ compression: 'lzw' }).toFile(tif16);
+  const m = await identity();
+  for (const [input, format] of [[png16, 'png'], [tif16, 'tiff'], [png16, 'tiff']] as const) {
+    const output = join(dir, `deep-out-${format}-${input.slice(-3)}.${format}`);
+    assert.equal((await enhanceImage(m, input, output, { format })).bitsPerSample, 16);
+    assert.equal((await sharp(output).metadata()).depth, 'ushort', output);
+    const out = await sharp(output).toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+    assert.deepEqual(new Uint16Array(out.buffer, out.byteOffset, out.length / 2), values, output);
   }
-  // The CMYK conversion went through its profile: a mid-grey page is not black or white.
-  const mean = (await sharp(join(dir, 'print-out.jpg')).stats()).channels.map((c) => c.mean);
-  assert.ok(mean.every((v) => v > 40 && v < 220), `means ${mean}`);
+  // Where 8 bits are all the format holds, v·255/65535 rounded (libvips' own cast keeps the high byte).
+  const all = Uint16Array.from({ length: 65536 }, (_, v) => v);
+  const eight = to8Bit({ data: all, widthPx: 65536, heightPx: 1, channels: 1 }).data;
+  for (let v = 0; v < 65536; v++) assert.equal(eight[v], Math.round(v / 257), `16-bit ${v}`);
+});
+
+test('a Display P3 photo keeps its pixel values and its profile; CMYK matches the known colours it was made from', async () => {
+  const m = await identity();
+  const p3 = join(dir, 'wide.png');
+  await sharp(pattern(40, 24, 3, 9), { raw: { width: 40, height: 24, channels: 3 } }).withIccProfile('p3').png().toFile(p3);
+  // The file's own P3-encoded values, not converted to sRGB.
+  const known = await sharp(p3, { ignoreIcc: true }).raw().toBuffer();
+  const profile = (await sharp(p3).metadata()).icc!;
+  for (const format of ['png', 'tiff'] as const) {
+    const output = join(dir, `wide-out.${format}`);
+    await enhanceImage(m, p3, output, { format });
+    assert.ok(Buffer.compare((await sharp(output).metadata()).icc ?? Buffer.alloc(0), profile) === 0, `${format}: ICC profile differs`);
+    assert.deepEqual(await sharp(output, { ignoreIcc: true }).raw().toBuffer(), known, `${format}: pixel values changed`);
+  }
+
+  // Flat patches of known sRGB colours, stored as CMYK through the CMYK profile.
+  const colours = [[128, 128, 128], [150, 120, 100], [100, 130, 150], [180, 170, 160], [230, 220, 200], [40, 40, 40]];
+  const side = 8;
+  const rgb = Buffer.alloc(colours.length * side * side * 3);
+  for (let y = 0; y < side; y++) for (let x = 0; x < colours.length * side; x++) rgb.set(colours[Math.floor(x / side)], (y * colours.length * side + x) * 3);
+  const cmyk = join(dir, 'print.jpg');
+  await sharp(rgb, { raw: { width: colours.length * side, height: side, channels: 3 } }).withIccProfile('cmyk').jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(cmyk);
+  assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+  const output = join(dir, 'print-out.png');
+  await enhanceImage(m, cmyk, output, { format: 'png' });
+  const { data, info } = await sharp(output).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([info.channels, (await sharp(output).metadata()).space], [3, 'srgb']);
+  // Exactly libvips' own conversion through the embedded profile, in a pipeline of nothing else…
+  assert.deepEqual(data, await sharp(cmyk).toColourspace('srgb').raw().toBuffer());
+  // …and near the colours it was made from: the profile's perceptual round trip moves them by up
+  // to ~17 levels, a conversion that ignores the profile by 50 or more.
+  colours.forEach((colour, k) => {
+    const at = ((side / 2) * colours.length * side + k * side + side / 2) * 3;
+    const got = [...data.subarray(at, at + 3)];
+    assert.ok(got.every((v, c) => Math.abs(v - colour[c]) <= 20), `patch ${k}: ${got}, made from ${colour}`);
+  });
+});
+
+test('TIFF outputs keep the EXIF of JPEG and TIFF originals', async () => {
+  const m = await identity();
+  const jpg = join(dir, 'exif.jpg');
+  await sharp(pattern(24, 16, 3, 12), { raw: { width: 24, height: 16, channels: 3 } })
+    .withExif({ IFD0: { Make: 'EnhanceTestCam', Model: 'Model-Q7', Copyright: 'test copyright' }, IFD2: { DateTimeOriginal: '2021:06:05 04:03:02', LensModel: 'Test Lens 50mm' } })
+    .jpeg()
+    .toFile(jpg);
+  const first = join(dir, 'exif-out.tif');
+  const second = join(dir, 'exif-out-again.tif');
+  await enhanceImage(m, jpg, first, { format: 'tiff' });
+  await enhanceImage(m, first, second);
+  for (const output of [first, second]) {
+    const tags = readTiffTextTags(await readFile(output));
+    assert.deepEqual([0x010f, 0x0110, 0x8298].map((t) => tags.ifd0.get(t)), ['EnhanceTestCam', 'Model-Q7', 'test copyright'], output);
+    assert.deepEqual([0x9003, 0xa434].map((t) => tags.exif.get(t)), ['2021:06:05 04:03:02', 'Test Lens 50mm'], output);
+    // Still a TIFF every reader can open, with the pixels it had.
+    assert.deepEqual(await sharp(output).raw().toBuffer(), await sharp(first).raw().toBuffer());
+  }
+});
+
+test('multi-tile outputs equal the one-tile run exactly through the batch (odd sizes; ×2, ×4, decrappify, colorize, alpha), and differ with a margin 5 px short', async () => {
+  const cases = [['upscale', 2, 67, 51, 3], ['upscale', 4, 59, 53, 3], ['decrappify', 1, 79, 67, 4], ['colorize', 1, 75, 63, 3]] as const;
+  for (const [task, scale, w, h, channels] of cases) {
+    const bytes = tinyModel(task, scale, { noise: 0.1 });
+    const input = join(dir, `tiles-${task}${scale}.png`);
+    await sharp(pattern(w, h, channels, 13), { raw: { width: w, height: h, channels } }).png().toFile(input);
+    const exact = await loadModel(bytes, { providers: 'cpu', threads: 2 });
+    const d = exact.descriptor;
+    const short = await loadModel(bytes, { providers: 'cpu', threads: 2, descriptor: { ...d, receptiveMarginPx: d.receptiveMarginPx - 5 } });
+    /** The photo through planBatch and runBatch, as the CLI runs it, with tiles just above the model's minimum. */
+    const run = async (m: EngineModel, tileSizePx: number | 'smallest', name: string) => {
+      const o = tilePlanOptions(m.descriptor, 4096);
+      const size = tileSizePx === 'smallest' ? 2 * o.contextPx + 2 * o.multiplePx : tileSizePx;
+      const out = join(dir, name);
+      const summary = await runBatch(m, await planBatch(input, out), { tileSizePx: size });
+      assert.equal(summary.enhanced, 1, name);
+      const image = await sharp(join(out, `tiles-${task}${scale}.png`)).raw().toBuffer({ resolveWithObject: true });
+      return { px: image.data, channels: image.info.channels, tiles: planTiles(w, h, tilePlanOptions(m.descriptor, size)).length };
+    };
+    const whole = await run(exact, 4096, `whole-${task}${scale}`);
+    const tiled = await run(exact, 'smallest', `tiled-${task}${scale}`);
+    const seamy = await run(short, 'smallest', `seamy-${task}${scale}`);
+    await exact.release();
+    await short.release();
+    assert.deepEqual([whole.tiles, whole.channels], [1, channels], task);
+    assert.ok(tiled.tiles >= 6, `${task}: ${tiled.tiles} tiles`);
+    assert.equal(maxAbsDiff(whole.px, tiled.px), 0, `${task} ×${scale}: tiles differ from the whole-image run`);
+    assert.ok(maxAbsDiff(whole.px, seamy.px) > 0, `${task} ×${scale}: too little context went unnoticed`);
+  }
 });
 
 test('colorize turns a grey photo into RGB around its own luminance', async () => {

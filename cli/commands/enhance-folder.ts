@@ -1,16 +1,23 @@
 // `enhance upscale|decrappify|colorize IN --out DIR`: the batch front end over electron/engine.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isEnhanceError } from '../../common/errors.ts';
+import type { BatchResult } from '../../common/jobs.ts';
 import type { Task } from '../../common/model-descriptor.ts';
-import { type BatchPlan, planBatch, runBatch } from '../../electron/engine/batch.ts';
-import { defaultTileSizePx } from '../../electron/engine/enhance-image.ts';
+import { defaultTileSizePx, removeTempFilesNow } from '../../electron/engine/enhance-image.ts';
 import { defaultPixelLimit, type OutputFormat, outputFormats } from '../../electron/engine/image-io.ts';
-import { openModel } from '../../electron/engine/model-catalog.ts';
-import type { EngineModel } from '../../electron/engine/model-session.ts';
-import { tilePlanOptions } from '../../electron/engine/tiling.ts';
+import { JobRunner } from '../../electron/jobs/runner.ts';
 import { bar, formatDuration, ProgressLine } from '../progress-line.ts';
+
+/** Upper bounds of the numeric options, each one a value that works (tested at the bound). */
+const maxQuality = 100;
+const maxJobs = 64;
+/** One 2048 px tile of the shipped ×2 model: 2.2 GB peak RSS (measured); larger tiles only cost memory. */
+const maxTileSizePx = 2048;
+/** An RGB input of 1000 MP still fits one image buffer (4 GiB) at ×1; the engine says so per photo beyond it. */
+const maxMegapixels = 1000;
+/** ONNX Runtime's intra-op threads spin while they wait: more than the cores only slows it down (20 s to start 256 on 2 cores). */
+const maxThreads = availableParallelism();
 
 const what: Record<Task, string> = {
   upscale: 'Upscales photos ×2 or ×4.',
@@ -23,28 +30,31 @@ function helpFor(task: Task): string {
 
 ${what[task]} IN is a folder of photos or one photo. Outputs keep their names (and, with
 --recursive, their subfolders) under DIR, which may not hold an input's own path. Rerunning skips
-outputs that exist, so an interrupted run resumes where it stopped. Ctrl-C stops after the current
-tile and leaves no partial files.
+the outputs it finished (listed in DIR/.enhance-journal), so an interrupted run resumes where it
+stopped; any other file at an output's name is reported, never overwritten. Ctrl-C (or SIGTERM,
+SIGHUP) stops after the current tile and leaves no partial files; a second one quits at once.
+16-bit photos stay 16-bit in PNG and TIFF; jpeg, webp and avif hold 8 bits.
 ${task === 'upscale' ? '\n  --scale N           2 or 4 (default 2, or the --model\'s scale)' : ''}
   --out DIR           output folder (created)
   --model FILE        an .onnx model (default: the installed one for the task${task === 'upscale' ? ' and scale' : ''})
   --format F          same (default), png, jpeg, webp, avif or tiff
-  --quality Q         1-100 for jpeg, webp and avif (default 90, avif 70)
+  --quality Q         1-${maxQuality} for jpeg, webp and avif (default 90, avif 70)
   --recursive         include subfolders, mirrored under DIR
-  --jobs N            photos in flight at once (default 1); they share the model
-  --tile-size PX      largest tile side fed to the model (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
-  --max-megapixels N  refuse larger inputs (default ${(defaultPixelLimit / 1e6).toFixed(0)})
-  --threads N         ONNX Runtime threads (default ${availableParallelism()})
+  --jobs N            photos in flight at once, 1-${maxJobs} (default 1); they share the model
+  --tile-size PX      largest tile side fed to the model, up to ${maxTileSizePx} (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
+  --max-megapixels N  refuse larger inputs, 1-${maxMegapixels} (default ${(defaultPixelLimit / 1e6).toFixed(0)})
+  --threads N         ONNX Runtime threads, at most the ${maxThreads} cores here (default all)
   --cpu               do not try a GPU
 
-Exit status: 0 all done, 1 some photos failed (listed), 2 usage or model error, 130 interrupted.
+Exit status: 0 all done, 1 some photos failed (listed), 2 usage or model error, 128 + the signal's
+number when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 `;
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInt(name: string, text: string | undefined, fallback: number, max: number): number {
   if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`${name} must be an integer from 1 to ${max}, not '${text}'`);
+  const v = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(v >= 1 && v <= max)) throw new UsageError(`${name} must be a whole number from 1 to ${max}, not '${text}'`);
   return v;
 }
 
@@ -85,11 +95,11 @@ async function run(task: Task, argv: string[]): Promise<number> {
     if (format !== 'same' && !outputFormats.includes(format as OutputFormat)) throw new UsageError(`--format must be same, ${outputFormats.join(', ')}`);
     options = {
       format: format as OutputFormat | 'same',
-      quality: values.quality === undefined ? undefined : positiveInt('--quality', values.quality, 90, 100),
-      jobs: positiveInt('--jobs', values.jobs, 1, 64),
-      tileSizePx: values['tile-size'] === undefined ? undefined : positiveInt('--tile-size', values['tile-size'], 0, 16384),
-      pixelLimit: Math.round(positiveInt('--max-megapixels', values['max-megapixels'], defaultPixelLimit / 1e6) * 1e6),
-      threads: positiveInt('--threads', values.threads, availableParallelism(), 256),
+      quality: values.quality === undefined ? undefined : positiveInt('--quality', values.quality, 90, maxQuality),
+      jobs: positiveInt('--jobs', values.jobs, 1, maxJobs),
+      tileSizePx: values['tile-size'] === undefined ? undefined : positiveInt('--tile-size', values['tile-size'], 0, maxTileSizePx),
+      pixelLimit: Math.round(positiveInt('--max-megapixels', values['max-megapixels'], defaultPixelLimit / 1e6, maxMegapixels) * 1e6),
+      threads: positiveInt('--threads', values.threads, availableParallelism(), maxThreads),
       recursive: values.recursive,
     };
   } catch (e) {
@@ -98,58 +108,61 @@ async function run(task: Task, argv: string[]): Promise<number> {
     return 2;
   }
 
-  let plan: BatchPlan;
-  let model: EngineModel;
-  try {
-    plan = await planBatch(input, values.out, { recursive: options.recursive, format: options.format });
-    model = await openModel(
-      { task, scale: values.scale === undefined ? (values.model ? undefined : 2) : (Number(values.scale) as 2 | 4), modelPath: values.model },
-      { threads: options.threads, providers: values.cpu ? 'cpu' : 'auto' },
-    );
-    tilePlanOptions(model.descriptor, options.tileSizePx ?? defaultTileSizePx(model.descriptor.scale));
-  } catch (e) {
-    if (!isEnhanceError(e)) throw e;
-    log(`${name}: ${e.path ? `${e.path}: ` : ''}${e.message}`);
-    return 2;
-  }
-
   const inRoot = resolve(input);
   const show = (path: string) => {
     const rel = relative(inRoot, path);
     return rel && !rel.startsWith('..') ? rel : path;
   };
-  const controller = new AbortController();
+  // The CLI only parses and prints: the batch is the app's own job, run in this process.
+  const runner = new JobRunner({ mode: 'in-process' });
   const line = new ProgressLine();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-    line.log(`${name}: stopping after the current tile (Ctrl-C again to quit at once)`);
+  runner.onEvent((e) => {
+    if (e.type === 'log') line.log(e.message);
+    else if (e.type === 'file' && e.file.status === 'failed') line.log(`failed  ${show(e.file.input)}: ${e.file.error?.message} [${e.file.error?.code}]`);
+    else if (e.type === 'progress') {
+      const p = e.progress;
+      line.update(`${bar(p.fraction)} ${p.filesDone}/${p.filesTotal} files  ETA ${formatDuration(p.etaSeconds ?? Number.NaN)}  ${(p.current ?? []).map(show).join(', ')}`);
+    }
+  });
+  const jobId = runner.start('batch', {
+    input, output: values.out, task, modelId: values.model ?? 'default', modelPath: values.model,
+    scale: values.scale === undefined ? undefined : (Number(values.scale) as 2 | 4),
+    ...options, providers: values.cpu ? 'cpu' : 'auto',
+  }, `${name} ${input}`);
+
+  // Every stop signal cancels the job, which stops after the current tile and removes its temp
+  // files; a second one quits at once, removing the temp files being written first.
+  let stoppedBy: NodeJS.Signals | undefined;
+  const exitCode = (signal: NodeJS.Signals) => 128 + osConstants.signals[signal];
+  const onSignal = (signal: NodeJS.Signals) => {
+    // After a hangup the terminal is gone; writing to it must not crash the clean stop.
+    if (signal === 'SIGHUP') process.stderr.on('error', () => {});
+    if (stoppedBy) {
+      removeTempFilesNow();
+      process.exit(exitCode(stoppedBy));
+    }
+    stoppedBy = signal;
+    runner.cancel(jobId);
+    line.log(`${name}: stopping after the current tile (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)`);
   };
-  process.on('SIGINT', onSigint);
-  const started = performance.now();
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
   try {
-    const summary = await runBatch(model, plan, {
-      ...options,
-      signal: controller.signal,
-      onEvent: (e) => {
-        if (e.type === 'file-failed') line.log(`failed  ${show(e.inputPath)}: ${e.error.message} [${e.error.code}]`);
-        if (e.type !== 'progress') return;
-        const p = e.progress;
-        const seconds = (performance.now() - started) / 1000;
-        const rate = seconds > 0 ? p.inputMegapixelsDone / seconds : 0;
-        const eta = p.fraction > 0 ? (seconds / p.fraction) * (1 - p.fraction) : Number.NaN;
-        const current = p.current.map(show).join(', ');
-        line.update(`${bar(p.fraction)} ${p.filesDone}/${p.filesTotal} files  ${rate.toFixed(2)} MP/s  ETA ${formatDuration(eta)}  ${current}`);
-      },
-    });
+    const info = await runner.wait(jobId);
     line.done();
+    if (info.status === 'failed') {
+      // The batch could not start: a usage, path or model error (one line), or a bug (internal).
+      const e = info.error!;
+      log(`${name}: ${e.path && !e.message.includes(e.path) ? `${e.path}: ` : ''}${e.message}`);
+      return e.code === 'internal' ? 1 : 2;
+    }
+    const summary = info.result as BatchResult;
     const rate = summary.seconds > 0 ? summary.inputMegapixels / summary.seconds : 0;
-    log(`${summary.aborted ? 'interrupted: ' : ''}${summary.enhanced} enhanced, ${summary.skipped} already done, ${summary.failed.length} failed` +
-      ` of ${summary.total} in ${summary.seconds < 10 ? `${summary.seconds.toFixed(1)}s` : formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s, ${model.provider})`);
-    for (const f of summary.failed) log(`  ${show(f.inputPath)}: ${f.error.message} [${f.error.code}]`);
-    return summary.aborted ? 130 : summary.failed.length > 0 ? 1 : 0;
+    log(`${summary.cancelled ? 'interrupted: ' : ''}${summary.enhanced} enhanced, ${summary.skipped} already done, ${summary.failed.length} failed` +
+      ` of ${summary.total} in ${summary.seconds < 10 ? `${summary.seconds.toFixed(1)}s` : formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s)`);
+    for (const f of summary.failed) log(`  ${show(f.input)}: ${f.error.message} [${f.error.code}]`);
+    return summary.cancelled ? exitCode(stoppedBy ?? 'SIGINT') : summary.failed.length > 0 ? 1 : 0;
   } finally {
-    process.off('SIGINT', onSigint);
-    await model.release();
+    for (const s of signals) process.off(s, onSignal);
   }
 }

@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { isUtf8 } from 'node:buffer';
+import { lstat, mkdir, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import type { EnhanceError } from '../../common/errors.ts';
 import { classifyError, EngineError } from './errors.ts';
-import { enhanceImage, type EnhanceImageOptions, tempSuffix } from './enhance-image.ts';
-import type { OutputFormat } from './image-io.ts';
+import { enhanceImage, type EnhanceImageOptions, splitPath, tempSuffix } from './enhance-image.ts';
+import { type FsPath, type OutputFormat, shownPath } from './image-io.ts';
 import type { EngineModel } from './model-session.ts';
+import { checkModelOutput } from './tiling.ts';
 
 /** Extensions the batch picks up; anything else in the folder is left alone, not reported. */
 const imageExtensions = new Set(['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
@@ -20,19 +22,33 @@ const formatOfExtension: Record<string, OutputFormat> = {
   '.jpg': 'jpeg', '.jpeg': 'jpeg', '.jpe': 'jpeg', '.jfif': 'jpeg', '.png': 'png', '.webp': 'webp', '.avif': 'avif', '.tif': 'tiff', '.tiff': 'tiff',
 };
 
+/**
+ * The outputs this tool finished, one JSON line each ({"file": path relative to the output folder,
+ * "bytes": size}), appended and synced before each output takes its name. A file at an output's
+ * name counts as done only when it is listed here with its size; anything else there is not ours.
+ */
+export const journalName = '.enhance-journal';
+
 export interface BatchItem {
   inputPath: string;
   outputPath: string;
   format: OutputFormat;
+  /**
+   * The exact paths when a name on the way is not valid UTF-8; `inputPath` and `outputPath` then
+   * show it with U+FFFD and serve for display only.
+   */
+  fsPaths?: { input: Buffer; output: Buffer };
 }
 
 export interface BatchPlan {
   items: BatchItem[];
   /** Inputs refused before any work: would overwrite an input, or two inputs share an output. */
   refused: { inputPath: string; error: EnhanceError }[];
+  /** The output folder, which holds the journal of finished outputs. */
+  outputRoot: string;
 }
 
-export interface BatchOptions extends Omit<EnhanceImageOptions, 'onProgress' | 'format'> {
+export interface BatchOptions extends Omit<EnhanceImageOptions, 'onProgress' | 'format' | 'beforeRename'> {
   format?: OutputFormat | 'same';
   /** Walk subfolders and mirror them under the output folder. */
   recursive?: boolean;
@@ -61,7 +77,7 @@ export type BatchEvent =
 export interface BatchSummary {
   total: number;
   enhanced: number;
-  /** Outputs that already existed (an earlier run finished them). */
+  /** Outputs an earlier run finished (listed in the journal with their size). */
   skipped: number;
   failed: { inputPath: string; error: EnhanceError }[];
   aborted: boolean;
@@ -69,59 +85,87 @@ export interface BatchSummary {
   seconds: number;
 }
 
+/** The bytes of a path as the file system has them; a string path is UTF-8. */
+const bytesOf = (p: FsPath): Buffer => (typeof p === 'string' ? Buffer.from(p) : p);
+/** A lossless key for maps and sets of byte paths. */
+const keyOf = (p: FsPath): string => bytesOf(p).toString('latin1');
+const joinBytes = (dir: Buffer, name: Buffer): Buffer => Buffer.concat([dir, dir.at(-1) === sep.charCodeAt(0) ? Buffer.alloc(0) : Buffer.from(sep), name]);
+
+/** The real path of `p`, which need not exist yet: its deepest existing ancestor resolved, the rest appended. */
+async function realpathOfNew(p: string): Promise<string> {
+  try {
+    return await realpath(p);
+  } catch {
+    const parent = dirname(p);
+    return parent === p ? p : join(await realpathOfNew(parent), basename(p));
+  }
+}
+
 /**
  * Lists the inputs and names their outputs. `input` may be a folder or one file; the output
- * folder may lie inside the input folder, whose subtree is then not walked.
+ * folder may lie inside the input folder, whose subtree is then not walked (compared by real
+ * path, so a symlink on either side does not make outputs inputs). Names are handled as the
+ * file system's bytes, so names that are not valid UTF-8 work too.
  */
 export async function planBatch(input: string, outDir: string, o: Pick<BatchOptions, 'recursive' | 'format'> = {}): Promise<BatchPlan> {
   const inRoot = resolve(input);
   const outRoot = resolve(outDir);
+  const outStat = await stat(outRoot).catch(() => undefined);
+  if (outStat && !outStat.isDirectory()) throw new EngineError('output-not-writable', `the output folder ${outRoot} is a file; give a folder`, outRoot);
+  const outReal = Buffer.from(await realpathOfNew(outRoot));
   let isDirectory: boolean;
-  let inputs: string[];
+  let inputs: Buffer[];
   try {
     isDirectory = (await stat(inRoot)).isDirectory();
-    inputs = isDirectory ? await listImages(inRoot, outRoot, o.recursive ?? false) : [inRoot];
+    inputs = isDirectory ? await listImages(Buffer.from(inRoot), outReal, o.recursive ?? false) : [Buffer.from(inRoot)];
   } catch (e) {
-    throw classifyError(e, (e as { path?: string }).path ?? inRoot, 'read');
+    const path = (e as { path?: FsPath }).path;
+    throw classifyError(e, path === undefined ? inRoot : shownPath(path), 'read');
   }
-  const base = isDirectory ? inRoot : dirname(inRoot);
-  const inputSet = new Set(await Promise.all(inputs.map((p) => realpath(p).catch(() => p))));
-  const plan: BatchPlan = { items: [], refused: [] };
+  const base = Buffer.from(isDirectory ? inRoot : dirname(inRoot));
+  const realOf = (p: Buffer) => realpath(p, { encoding: 'buffer' }).catch(() => p);
+  const inputSet = new Set((await Promise.all(inputs.map(realOf))).map(keyOf));
+  for (const p of inputs) inputSet.add(keyOf(p));
+  const plan: BatchPlan = { items: [], refused: [], outputRoot: outRoot };
   const claimed = new Map<string, string>();
-  for (const inputPath of inputs) {
-    const rel = relative(base, inputPath);
-    const ext = extname(rel);
+  const outRootBytes = Buffer.from(outRoot);
+  for (const inputBytes of inputs) {
+    const rel = inputBytes.subarray(base.length + (base.at(-1) === sep.charCodeAt(0) ? 0 : 1));
+    // Extensions are ASCII, so latin1 finds them in any name.
+    const ext = extname(rel.toString('latin1'));
     // 'same' follows the extension, not the content, so a name always matches what is inside it;
     // an input we cannot write back (GIF) becomes PNG.
     const same = o.format === undefined || o.format === 'same';
     const format = same ? (formatOfExtension[ext.toLowerCase()] ?? 'png') : o.format as OutputFormat;
-    const outName = same && formatOfExtension[ext.toLowerCase()] ? rel : rel.slice(0, rel.length - ext.length) + extensionOf[format];
-    const outputPath = join(outRoot, outName);
-    const real = await realpath(outputPath).catch(() => outputPath);
-    const twin = claimed.get(outputPath);
-    if (inputSet.has(real) || inputSet.has(outputPath)) {
+    const outRel = same && formatOfExtension[ext.toLowerCase()] ? rel : Buffer.concat([rel.subarray(0, rel.length - ext.length), Buffer.from(extensionOf[format])]);
+    const outputBytes = joinBytes(outRootBytes, outRel);
+    const inputPath = inputBytes.toString();
+    const outputPath = outputBytes.toString();
+    const twin = claimed.get(keyOf(outputBytes));
+    if (inputSet.has(keyOf(await realOf(outputBytes))) || inputSet.has(keyOf(outputBytes))) {
       plan.refused.push({ inputPath, error: { code: 'would-overwrite-input', message: `its output ${outputPath} is an input file`, path: inputPath } });
     } else if (twin !== undefined) {
       plan.refused.push({ inputPath, error: { code: 'output-collision', message: `${twin} also writes ${outputPath}`, path: inputPath } });
     } else {
-      claimed.set(outputPath, inputPath);
-      plan.items.push({ inputPath, outputPath, format });
+      claimed.set(keyOf(outputBytes), inputPath);
+      const exact = isUtf8(inputBytes) && isUtf8(outputBytes);
+      plan.items.push({ inputPath, outputPath, format, ...(exact ? {} : { fsPaths: { input: inputBytes, output: outputBytes } }) });
     }
   }
   return plan;
 }
 
-async function listImages(dir: string, skipDir: string, recursive: boolean): Promise<string[]> {
-  const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+async function listImages(dir: Buffer, skipReal: Buffer, recursive: boolean): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  const entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
+  entries.sort((a, b) => Buffer.compare(a.name, b.name));
   for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const path = join(dir, e.name);
+    if (e.name[0] === 0x2e) continue;
+    const path = joinBytes(dir, e.name);
     if (e.isDirectory()) {
       // Outputs written inside the input tree are not inputs.
-      if (recursive && path !== skipDir) out.push(...(await listImages(path, skipDir, true)));
-    } else if ((e.isFile() || e.isSymbolicLink()) && imageExtensions.has(extname(e.name).toLowerCase())) {
+      if (recursive && !(await realpath(path, { encoding: 'buffer' })).equals(skipReal)) out.push(...(await listImages(path, skipReal, true)));
+    } else if ((e.isFile() || e.isSymbolicLink()) && imageExtensions.has(extname(e.name.toString('latin1')).toLowerCase())) {
       out.push(path);
     }
   }
@@ -129,7 +173,7 @@ async function listImages(dir: string, skipDir: string, recursive: boolean): Pro
 }
 
 /** Removes temp files that a killed run left; those of a live process (another run) stay. */
-async function removeAbandonedTemps(dirs: Iterable<string>): Promise<void> {
+async function removeAbandonedTemps(dirs: Iterable<FsPath>): Promise<void> {
   for (const dir of dirs) {
     let names: string[];
     try {
@@ -141,7 +185,7 @@ async function removeAbandonedTemps(dirs: Iterable<string>): Promise<void> {
       if (!name.startsWith('.') || !name.endsWith(tempSuffix)) continue;
       const pid = Number(name.slice(0, -tempSuffix.length).split('.').at(-2));
       if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
-      await rm(join(dir, name), { force: true });
+      await rm(typeof dir === 'string' ? join(dir, name) : joinBytes(dir, Buffer.from(name)), { force: true });
     }
   }
 }
@@ -155,21 +199,87 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The journal of an output folder: read once, appended (and synced) as outputs finish. */
+class Journal {
+  private handle?: Promise<FileHandle>;
+  private last: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly path: string, private readonly sizes: Map<string, number>) {}
+
+  static async open(outputRoot: string): Promise<Journal> {
+    const path = join(outputRoot, journalName);
+    const sizes = new Map<string, number>();
+    const text = await readFile(path, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      try {
+        // A line cut short by a crash fails to parse and is ignored: its output was never renamed into place.
+        const entry = JSON.parse(line) as { file?: string; fileBytes?: string; bytes?: number };
+        const rel = entry.fileBytes !== undefined ? Buffer.from(entry.fileBytes, 'base64') : entry.file !== undefined ? Buffer.from(entry.file) : undefined;
+        if (rel && typeof entry.bytes === 'number') sizes.set(keyOf(rel), entry.bytes);
+      } catch {
+        continue;
+      }
+    }
+    return new Journal(path, sizes);
+  }
+
+  /** The recorded size of an output, if this tool finished it. */
+  size(rel: Buffer): number | undefined {
+    return this.sizes.get(keyOf(rel));
+  }
+
+  record(rel: Buffer, bytes: number): Promise<void> {
+    const line = `${JSON.stringify(isUtf8(rel) ? { file: rel.toString(), bytes } : { fileBytes: rel.toString('base64'), bytes })}\n`;
+    // One append at a time, each synced before the output it names appears.
+    const done = this.last.then(async () => {
+      this.handle ??= open(this.path, 'a');
+      const fh = await this.handle;
+      await fh.write(line);
+      await fh.datasync();
+      this.sizes.set(keyOf(rel), bytes);
+    });
+    this.last = done.catch(() => {});
+    return done;
+  }
+
+  async close(): Promise<void> {
+    await this.last;
+    if (this.handle) await (await this.handle.catch(() => undefined))?.close();
+  }
+}
+
+/** Why a file at an output's name is not taken as done, or undefined when it is a finished output. */
+function foreignOutput(outputPath: string, st: Awaited<ReturnType<typeof lstat>>, recorded: number | undefined): string | undefined {
+  if (st.isDirectory()) return `a folder is in the way of its output ${outputPath}`;
+  if (!st.isFile()) return `something that is not a file is in the way of its output ${outputPath}`;
+  if (recorded === undefined) return `${outputPath} already exists and was not written by Enhance; move it away or choose another output folder`;
+  if (recorded !== Number(st.size)) return `${outputPath} changed since Enhance wrote it (${st.size} bytes, was ${recorded}); move it away to enhance the photo again`;
+  return undefined;
+}
+
 /**
- * Enhances every planned file that has no output yet; a failed file is reported and the batch
- * goes on. Aborting stops after the tile in flight and leaves no temp files behind.
+ * Enhances every planned file that has no finished output yet; a failed file is reported and the
+ * batch goes on. A model whose graph disagrees with its descriptor stops it before any file (it
+ * rejects). Aborting stops after the tile in flight and leaves no temp files behind.
  */
 export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOptions = {}): Promise<BatchSummary> {
   const started = performance.now();
   const emit = o.onEvent ?? (() => {});
   const summary: BatchSummary = { total: plan.items.length + plan.refused.length, enhanced: 0, skipped: 0, failed: [], aborted: false, inputMegapixels: 0, seconds: 0 };
+  if (plan.items.length > 0) await checkModelOutput(model);
   const fail = (inputPath: string, error: EnhanceError) => {
     summary.failed.push({ inputPath, error });
     emit({ type: 'file-failed', inputPath, error });
   };
   for (const r of plan.refused) fail(r.inputPath, r.error);
 
-  await removeAbandonedTemps(new Set(plan.items.map((i) => dirname(i.outputPath))));
+  const fsPath = (item: BatchItem) => ({ input: item.fsPaths?.input ?? item.inputPath, output: item.fsPaths?.output ?? item.outputPath });
+  await removeAbandonedTemps(new Map(plan.items.map((i) => {
+    const dir = splitPath(fsPath(i).output)[0];
+    return [keyOf(dir), dir];
+  })).values());
+  const journal = await Journal.open(plan.outputRoot);
+  const rootLength = Buffer.byteLength(plan.outputRoot) + (plan.outputRoot.endsWith(sep) ? 0 : 1);
   const inFlight = new Map<string, { fraction: number; megapixels: number }>();
   let filesDone = plan.refused.length;
   const progress = () => {
@@ -189,23 +299,43 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
   };
 
   const one = async (item: BatchItem): Promise<void> => {
-    if (existsSync(item.outputPath)) {
-      summary.skipped++;
-      emit({ type: 'file-skipped', item });
+    const paths = fsPath(item);
+    const rel = bytesOf(paths.output).subarray(rootLength);
+    let existing: Awaited<ReturnType<typeof lstat>> | undefined;
+    try {
+      existing = await lstat(paths.output);
+    } catch (e) {
+      // A name the file system cannot hold fails now, before any work; a missing one is the usual case.
+      if ((e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+        const err = classifyError(e, item.outputPath, 'write');
+        fail(item.inputPath, { code: err.code, message: `its output ${item.outputPath}: ${err.message}`, path: item.inputPath });
+        return;
+      }
+    }
+    if (existing) {
+      const why = foreignOutput(item.outputPath, existing, journal.size(rel));
+      if (why === undefined) {
+        summary.skipped++;
+        emit({ type: 'file-skipped', item });
+      } else {
+        fail(item.inputPath, { code: 'output-collision', message: why, path: item.inputPath });
+      }
       return;
     }
     const t0 = performance.now();
     inFlight.set(item.inputPath, { fraction: 0, megapixels: 0 });
     progress();
     try {
+      const outDir = splitPath(paths.output)[0];
       try {
-        await mkdir(dirname(item.outputPath), { recursive: true });
+        await mkdir(outDir, { recursive: true });
       } catch (e) {
-        throw classifyError(e, dirname(item.outputPath), 'write');
+        throw classifyError(e, shownPath(outDir), 'write');
       }
-      const r = await enhanceImage(model, item.inputPath, item.outputPath, {
+      const r = await enhanceImage(model, paths.input, paths.output, {
         ...o,
         format: item.format,
+        beforeRename: (bytes) => journal.record(rel, bytes),
         onProgress: (p) => {
           inFlight.set(item.inputPath, { fraction: p.fraction, megapixels: p.inputMegapixels });
           progress();
@@ -237,7 +367,11 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       progress();
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.jobs ?? 1) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, o.jobs ?? 1) }, worker));
+  } finally {
+    await journal.close();
+  }
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
 }

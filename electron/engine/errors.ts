@@ -19,6 +19,8 @@ export function abortedError(path?: string): EngineError {
 export function classifyError(e: unknown, path: string, side: 'read' | 'write'): EngineError {
   if (e instanceof EngineError) return e;
   const errno = (e as { code?: unknown })?.code;
+  // Node's text ("ENAMETOOLONG: name too long, open '…'") repeats the path and hides the reason.
+  if (errno === 'ENAMETOOLONG') return new EngineError(side === 'write' ? 'output-not-writable' : 'unreadable', 'the name is longer than the file system allows (255 bytes on most)', path);
   const message = e instanceof Error ? e.message : String(e);
   const code = ((): EnhanceErrorCode => {
     if (errno === 'ENOSPC' || errno === 'EDQUOT' || /no space left|disk quota/i.test(message)) return 'disk-full';

@@ -3,12 +3,20 @@ import type { ModelDescriptor } from '../../common/model-descriptor.ts';
 import { abortedError, EngineError } from './errors.ts';
 import type { EngineModel, NchwTensor } from './model-session.ts';
 
-/** 8-bit interleaved pixels; channels 3 (RGB) or 4 (RGBA). The network only sees the first three. */
+/**
+ * Interleaved pixels, 8-bit or (for 16-bit photos) 16-bit; channels 3 (RGB) or 4 (RGBA). The
+ * network only sees the first three.
+ */
 export interface RawImage {
-  data: Uint8Array;
+  data: Uint8Array | Uint16Array;
   widthPx: number;
   heightPx: number;
   channels: number;
+}
+
+/** The largest sample value: 255 or 65535. */
+export function sampleMax(image: RawImage): number {
+  return image.data instanceof Uint16Array ? 65535 : 255;
 }
 
 /** A span along one axis: the window the network reads and the core whose output is kept. */
@@ -92,9 +100,9 @@ function reflect(i: number, n: number): number {
   return i < n ? i : Math.max(0, 2 * n - 2 - i);
 }
 
-/** BT.601 full-range luma from 8-bit RGB, in [0, 1]. */
-export function lumaOf(r: number, g: number, b: number): number {
-  return luma(r, g, b) / 255;
+/** BT.601 full-range luma in [0, 1] from RGB samples whose largest value is `max`. */
+export function lumaOf(r: number, g: number, b: number, max = 255): number {
+  return luma(r, g, b) / max;
 }
 
 /** The window as NCHW float in [0, 1]: RGB, or luma when the model takes one channel. */
@@ -104,6 +112,7 @@ export function readTile(image: RawImage, tile: Tile, inChannels: 1 | 3): NchwTe
   const plane = w * h;
   const data = new Float32Array(inChannels * plane);
   const { data: px, widthPx, heightPx, channels } = image;
+  const max = sampleMax(image);
   // Source offset of each tile column, padding resolved once per tile instead of per pixel.
   const columns = new Int32Array(w);
   for (let tx = 0; tx < w; tx++) columns[tx] = reflect(tile.x.windowStart + tx, widthPx) * channels;
@@ -113,14 +122,14 @@ export function readTile(image: RawImage, tile: Tile, inChannels: 1 | 3): NchwTe
     if (inChannels === 1) {
       for (let tx = 0; tx < w; tx++) {
         const s = row + columns[tx];
-        data[d0 + tx] = lumaOf(px[s], px[s + 1], px[s + 2]);
+        data[d0 + tx] = lumaOf(px[s], px[s + 1], px[s + 2], max);
       }
     } else {
       for (let tx = 0; tx < w; tx++) {
         const s = row + columns[tx];
-        data[d0 + tx] = px[s] / 255;
-        data[plane + d0 + tx] = px[s + 1] / 255;
-        data[2 * plane + d0 + tx] = px[s + 2] / 255;
+        data[d0 + tx] = px[s] / max;
+        data[plane + d0 + tx] = px[s + 1] / max;
+        data[2 * plane + d0 + tx] = px[s + 2] / max;
       }
     }
   }
@@ -178,25 +187,61 @@ export async function runTiled(
   }
 }
 
-/** A clamped view: storing v·255 rounds and clamps to 0–255 in one native step. */
-function clampedBytes(image: RawImage): Uint8ClampedArray {
-  return new Uint8ClampedArray(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+/**
+ * Runs the model once on a small blank tile and checks what comes back against its descriptor, so
+ * a model whose graph disagrees with its metadata (says ×4, computes ×2) stops a batch before any
+ * photo rather than failing each one.
+ */
+export async function checkModelOutput(model: EngineModel): Promise<void> {
+  const d = model.descriptor;
+  const { contextPx, multiplePx } = tilePlanOptions(d, Number.MAX_SAFE_INTEGER);
+  const side = 2 * contextPx + multiplePx;
+  const networkScale = d.resolution === 'pre-upsampled' ? 1 : d.scale;
+  let output: NchwTensor;
+  try {
+    output = await model.run({ data: new Float32Array(d.inChannels * side * side).fill(0.5), dims: [1, d.inChannels, side, side] });
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    throw new EngineError('model-invalid', `the model fails on a ${side}×${side} test tile: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const [, c, h, w] = output.dims;
+  if (c !== d.outChannels || h !== side * networkScale || w !== side * networkScale) {
+    throw new EngineError('model-invalid', `the model's graph disagrees with its metadata: it returned [${output.dims}] for a ${side}×${side} tile, where its metadata promises ${d.outChannels} channels at ×${networkScale}`);
+  }
+}
+
+/**
+ * Where a sink stores a 0–1 value: 8-bit through a clamped view (storing v·255 rounds and clamps in
+ * one native step), 16-bit rounded and clamped by hand (no clamped 16-bit array exists).
+ */
+function sampleWriter(image: RawImage): (at: number, v: number) => void {
+  const data = image.data;
+  if (data instanceof Uint16Array) {
+    return (at, v) => {
+      const x = v * 65535;
+      data[at] = x <= 0 ? 0 : x >= 65535 ? 65535 : Math.round(x);
+    };
+  }
+  const bytes = new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength);
+  return (at, v) => {
+    bytes[at] = v * 255;
+  };
 }
 
 /** Sink for RGB models: writes the core into `dest` (3 or 4 channels; alpha is left alone). */
 export function rgbSink(dest: RawImage): (output: NchwTensor, core: CoreRegion) => void {
+  const put = sampleWriter(dest);
   return (output, core) => {
     const [, , h, w] = output.dims;
     const plane = h * w;
     const src = output.data;
-    const bytes = clampedBytes(dest);
     for (let y = 0; y < core.heightPx; y++) {
       let s = (core.fromYPx + y) * w + core.fromXPx;
       let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
       for (let x = 0; x < core.widthPx; x++, s++, o += dest.channels) {
-        bytes[o] = src[s] * 255;
-        bytes[o + 1] = src[plane + s] * 255;
-        bytes[o + 2] = src[2 * plane + s] * 255;
+        put(o, src[s]);
+        put(o + 1, src[plane + s]);
+        put(o + 2, src[2 * plane + s]);
       }
     }
   };
@@ -208,21 +253,22 @@ export function rgbSink(dest: RawImage): (output: NchwTensor, core: CoreRegion) 
  * `dest` must not be `source`: later tiles read earlier cores as context.
  */
 export function chromaSink(source: RawImage, dest: RawImage): (output: NchwTensor, core: CoreRegion) => void {
+  const put = sampleWriter(dest);
+  const max = sampleMax(source);
   return (output, core) => {
     const [, , h, w] = output.dims;
     const plane = h * w;
     const src = output.data;
-    const bytes = clampedBytes(dest);
     for (let y = 0; y < core.heightPx; y++) {
       let s = (core.fromYPx + y) * w + core.fromXPx;
       let i = ((core.toYPx + y) * source.widthPx + core.toXPx) * source.channels;
       let o = ((core.toYPx + y) * dest.widthPx + core.toXPx) * dest.channels;
       for (let x = 0; x < core.widthPx; x++, s++, i += source.channels, o += dest.channels) {
-        const y = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2]);
+        const y = lumaOf(source.data[i], source.data[i + 1], source.data[i + 2], max);
         const [r, g, b] = yccToRgb(y, src[s], src[plane + s]);
-        bytes[o] = r * 255;
-        bytes[o + 1] = g * 255;
-        bytes[o + 2] = b * 255;
+        put(o, r);
+        put(o + 1, g);
+        put(o + 2, b);
       }
     }
   };
