@@ -103,6 +103,8 @@ test('layer groups come from the model, and the plan check finds every problem a
   assert.deepEqual((await call('validateTrainingPlan', plan({ cropPx: 64 }))).errors, ['every photo is smaller than the 64 px crop; choose a smaller crop']);
   assert.match((await call('validateTrainingPlan', plan({ baseModelId: 'decrappify' }))).errors[0], /does decrappify, not upscale/);
   assert.match((await call('validateTrainingPlan', plan({ cropPx: 18 }))).errors[0], /crop must be a multiple of 4 px/);
+  // The perceptual loss falls back to the classifier shipped in resources/pretrained.
+  assert.deepEqual((await call('validateTrainingPlan', plan({ loss: 'perceptual' }))).errors, []);
   const reply = await dispatch(ctx, 'startTraining', plan({ datasetId: tinyId }));
   assert.ok(!reply.ok && reply.error.code === 'usage' && /at least 2/.test(reply.error.message));
   const huge = await dispatch(ctx, 'validateTrainingPlan', plan({ batchSize: 5000 }));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import type { DatasetInfo, DatasetStatus, DatasetThumbnail, JobEvent, JobResults } from '../../common/jobs.ts';
+import type { DatasetInfo, DatasetThumbnail, JobEvent, JobResults } from '../../common/jobs.ts';
 import { writeFileAtomic } from '../../trainer/atomic-write.ts';
 import { openImageStore } from '../../trainer/data/image-store.ts';
 import { storeEntries } from '../../trainer/train-plan.ts';
@@ -10,18 +10,9 @@ import { EngineError } from '../engine/errors.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { PathGuard } from './path-guard.ts';
 
-interface DatasetRecord {
-  id: string;
-  name: string;
-  folder: string;
-  layout: 'photos' | 'labelled';
-  count: number;
-  skipped: { path: string; reason: string }[];
-  status: DatasetStatus;
-  classes?: { id: string; name: string }[];
-  createdAt: number;
+/** What the catalogue keeps per dataset: what the view lists (less the live job id) and when it last changed. */
+interface DatasetRecord extends Omit<DatasetInfo, 'jobId'> {
   updatedAt: number;
-  error?: string;
 }
 
 export interface DatasetCatalogueFile {

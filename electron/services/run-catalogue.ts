@@ -47,6 +47,9 @@ export async function modelFile(models: ModelLibrary, modelId: string, task?: Ta
  * run.json and points.jsonl, from the jobs' events; a run whose process died shows as paused
  * (it has a checkpoint) or stopped, and resumes from its checkpoint.
  */
+/** The classifier shipped for the perceptual loss (trained on Imagenette, see resources/pretrained). */
+const shippedEncoder = 'encoder-imagenette-32-64-128-256.ckpt';
+
 export class RunCatalogue {
   readonly dir: string;
   /** Training jobs running in this process, by run id; `control` is the pause word shared with the job. */
@@ -104,6 +107,8 @@ export class RunCatalogue {
       }
     }
     let encoder: string | undefined;
+    // Without a chosen classifier, the perceptual loss uses the one that ships beside the models.
+    if (!a.encoderPath && a.loss === 'perceptual') encoder = join(this.o.models.shippedDir, '..', 'pretrained', shippedEncoder);
     if (a.encoderPath) {
       try {
         encoder = this.o.guard.check(a.encoderPath, 'read');
