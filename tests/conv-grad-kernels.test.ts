@@ -28,18 +28,25 @@ const cases: Case[] = [
 const name = ({ n, h, w, ci, co, k, s, pad }: Case) =>
   `${k}x${k} stride ${s} ${typeof pad === 'string' ? pad : JSON.stringify(pad)} [${n},${h},${w},${ci}] -> ${co}`;
 
-/** dx and dW of sum(conv2d(x, W) * r) on the current backend, as plain arrays. */
-function grads(cs: Case, x: Float32Array, w: Float32Array, r: Float32Array): [Float32Array, Float32Array] {
-  return tf.tidy(() => {
+/**
+ * dx and dW of sum(conv2d(x, W) * r) on the current backend, as plain arrays. Read back with
+ * `data()`: WebGPU in Node has no synchronous read (it needs OffscreenCanvas).
+ */
+async function grads(cs: Case, x: Float32Array, w: Float32Array, r: Float32Array): Promise<[Float32Array, Float32Array]> {
+  const [dx, dw] = tf.tidy(() => {
     const xt = tf.tensor4d(x, [cs.n, cs.h, cs.w, cs.ci]);
     const wt = tf.tensor4d(w, [cs.k, cs.k, cs.ci, cs.co]);
     const f = (a: tf.Tensor, b: tf.Tensor) => {
       const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, cs.s, cs.pad);
       return tf.sum(tf.mul(y, tf.tensor(r, y.shape)));
     };
-    const [dx, dw] = tf.grads(f)([xt, wt]);
-    return [dx.dataSync() as Float32Array, dw.dataSync() as Float32Array];
+    return tf.grads(f)([xt, wt]);
   });
+  try {
+    return [(await dx.data()) as Float32Array, (await dw.data()) as Float32Array];
+  } finally {
+    tf.dispose([dx, dw]);
+  }
 }
 
 function relErr(got: Float32Array, want: Float32Array): number {
@@ -56,25 +63,25 @@ function relErr(got: Float32Array, want: Float32Array): number {
 /** Reference gradients from the cpu backend's built-in kernels, for every case. */
 async function references() {
   await tf.setBackend('cpu');
-  return cases.map((cs, i) => {
+  return Promise.all(cases.map(async (cs, i) => {
     const rand = (shape: number[], seed: number) => tf.tidy(() => tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync() as Float32Array);
     const x = rand([cs.n, cs.h, cs.w, cs.ci], 3 * i);
     const w = rand([cs.k, cs.k, cs.ci, cs.co], 3 * i + 1);
     const yShape = tf.tidy(() => tf.conv2d(tf.zeros([cs.n, cs.h, cs.w, cs.ci]) as tf.Tensor4D,
       tf.zeros([cs.k, cs.k, cs.ci, cs.co]) as tf.Tensor4D, cs.s, cs.pad).shape);
     const r = rand(yShape, 3 * i + 2);
-    const [dx, dw] = grads(cs, x, w, r);
+    const [dx, dw] = await grads(cs, x, w, r);
     return { cs, x, w, r, dx, dw };
-  });
+  }));
 }
 
 /** Runs every case on `backend` (ours registered) against the cpu reference. */
 async function checkBackend(t: test.TestContext, backend: 'wasm' | 'webgpu', refs: Awaited<ReturnType<typeof references>>) {
   assert.ok(await tf.setBackend(backend));
   for (const ref of refs) {
-    await t.test(name(ref.cs), () => {
+    await t.test(name(ref.cs), async () => {
       const before = [tf.memory().numTensors, tf.engine().backend.numDataIds()];
-      const [dx, dw] = grads(ref.cs, ref.x, ref.w, ref.r);
+      const [dx, dw] = await grads(ref.cs, ref.x, ref.w, ref.r);
       // Equal counts on both sides: no tensor, and no backend buffer our kernels made, leaks.
       assert.deepEqual([tf.memory().numTensors, tf.engine().backend.numDataIds()], before);
       const ex = relErr(dx, ref.dx);
@@ -103,7 +110,7 @@ test('webgpu: our Conv2D backward kernels match the cpu reference', async (t) =>
   const { create, globals } = await import('webgpu');
   const gpu = create([]);
   if (!(await gpu.requestAdapter())) {
-    t.skip('no WebGPU adapter');
+    t.skip('no WebGPU adapter (README "GPU" says how to install a software one)');
     return;
   }
   Object.assign(globalThis, globals);

@@ -12,7 +12,7 @@ import { TfModel } from '../models/tf-model.ts';
 import { createUNet, referenceUNetOptions } from '../models/unet.ts';
 
 /** fwdImgPerSec: one thread's inference speed on the same batches, the yardstick for how fast this machine is. */
-interface Row { backend: string; workers: number; batch: number; steps: number; imgPerSec: number; fwdImgPerSec?: number; note?: string }
+interface Row { backend: string; workers: number; batch: number; steps: number; imgPerSec: number; fwdImgPerSec?: number; note?: string; adapter?: string }
 
 const { values } = parseArgs({
   options: {
@@ -37,8 +37,9 @@ async function forwardImgPerSec(batch: number, steps: number): Promise<number> {
   return (steps * batch) / seconds;
 }
 
-async function runRow(backend: BackendChoice, workers: number, batch: number, steps: number): Promise<Row> {
-  const sel = await selectBackend(backend);
+async function runRow(backend: BackendChoice, workers: number, batch: number, steps: number, asked: boolean): Promise<Row> {
+  // A software WebGPU adapter (lavapipe) only when --backends names webgpu, as `enhance train --backend webgpu` forces it.
+  const sel = await selectBackend(backend, { allowSoftwareAdapter: asked });
   process.stderr.write(`${sel.line}\n`);
   // Two warm-up steps (kernel set-up, XNNPACK operator caches), then one-step epochs that are timed;
   // the pure-JS backend has nothing to warm up and takes minutes a step.
@@ -53,12 +54,13 @@ async function runRow(backend: BackendChoice, workers: number, batch: number, st
   });
   const timed = r.history.slice(warmup);
   const timedImgPerSec = (timed.length * batch) / timed.reduce((a, h) => a + h.seconds, 0);
-  return { backend, workers, batch, steps, imgPerSec: timedImgPerSec, fwdImgPerSec: workers ? undefined : await forwardImgPerSec(batch, steps) };
+  const adapter = sel.adapter && (sel.adapter.software ? `software adapter, ${sel.adapter.software} (${sel.adapter.label})` : sel.adapter.label);
+  return { backend, workers, batch, steps, imgPerSec: timedImgPerSec, fwdImgPerSec: workers ? undefined : await forwardImgPerSec(batch, steps), adapter };
 }
 
 if (values.row) {
-  const [b, w, n, s] = values.row.split(':');
-  process.stdout.write(JSON.stringify(await runRow(b as BackendChoice, Number(w), Number(n), Number(s))) + '\n');
+  const [b, w, n, s, asked] = values.row.split(':');
+  process.stdout.write(JSON.stringify(await runRow(b as BackendChoice, Number(w), Number(n), Number(s), asked === 'asked')) + '\n');
 } else {
   const quick = values.quick;
   const wanted = (values.backends?.split(',') ?? backendOrder) as BackendChoice[];
@@ -74,7 +76,7 @@ if (values.row) {
         continue;
       }
       try {
-        const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--row', `${backend}:${workers}:${batch}:${steps}`],
+        const out = execFileSync(process.execPath, [...process.execArgv, process.argv[1], '--row', `${backend}:${workers}:${batch}:${steps}:${values.backends ? 'asked' : 'auto'}`],
           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
         rows.push(JSON.parse(out.trim().split('\n').pop()!));
       } catch (err) {
@@ -83,7 +85,7 @@ if (values.row) {
         rows.push({ backend, workers, batch, steps: 0, imgPerSec: NaN, note: reason?.replace(/^Error: (no TF\.js backend could start: )?/, '') });
       }
       const r = rows[rows.length - 1];
-      process.stderr.write(`${r.backend}${r.workers ? ` ×${r.workers} workers` : ''}: ${Number.isNaN(r.imgPerSec) ? r.note : `${r.imgPerSec.toFixed(2)} img/s`}\n`);
+      process.stderr.write(`${r.backend}${r.workers ? ` ×${r.workers} workers` : ''}: ${Number.isNaN(r.imgPerSec) ? r.note : `${r.imgPerSec.toFixed(2)} img/s${r.adapter ? ` on ${r.adapter}` : ''}`}\n`);
     }
   }
   console.log('\nbackend     workers  batch  steps  train img/s  forward img/s (1 thread)');
@@ -93,5 +95,5 @@ if (values.row) {
   }
   console.log(JSON.stringify({ bench: 'train', model: 'unet-32-64-128-256', cropPx: 64, results: rows.map((r) => ({
     backend: r.backend, workers: r.workers, batch: r.batch, imgPerSec: Number.isNaN(r.imgPerSec) ? null : Number(r.imgPerSec.toFixed(3)),
-    ...(r.fwdImgPerSec ? { fwdImgPerSec: Number(r.fwdImgPerSec.toFixed(3)) } : {}), ...(r.note ? { note: r.note } : {}) })) }));
+    ...(r.fwdImgPerSec ? { fwdImgPerSec: Number(r.fwdImgPerSec.toFixed(3)) } : {}), ...(r.note ? { note: r.note } : {}), ...(r.adapter ? { adapter: r.adapter } : {}) })) }));
 }
