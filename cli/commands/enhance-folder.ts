@@ -6,6 +6,7 @@ import type { BatchResult } from '../../common/jobs.ts';
 import type { Task } from '../../common/model-descriptor.ts';
 import { defaultTileSizePx, removeTempFilesNow } from '../../electron/engine/enhance-image.ts';
 import { defaultPixelLimit, type OutputFormat, outputFormats } from '../../electron/engine/image-io.ts';
+import type { ProviderChoice } from '../../electron/engine/model-session.ts';
 import { JobRunner } from '../../electron/jobs/runner.ts';
 import { bar, formatDuration, ProgressLine } from '../progress-line.ts';
 
@@ -44,7 +45,9 @@ ${task === 'upscale' ? '\n  --scale N           2 or 4 (default 2, or the --mode
   --tile-size PX      largest tile side fed to the model, up to ${maxTileSizePx} (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
   --max-megapixels N  refuse larger inputs, 1-${maxMegapixels} (default ${(defaultPixelLimit / 1e6).toFixed(0)})
   --threads N         ONNX Runtime threads, at most the ${maxThreads} cores here (default all)
-  --cpu               do not try a GPU
+  --device D          auto (default: a GPU when one works, never a software one), gpu (fail
+                      without a GPU; uses a software adapter such as lavapipe) or cpu
+  --cpu               the same as --device cpu
 
 Exit status: 0 all done, 1 some photos failed (listed), 2 usage or model error, 128 + the signal's
 number when stopped by one (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
@@ -60,6 +63,13 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
 
 class UsageError extends Error {}
 
+/** --device auto|gpu|cpu, with --cpu as its old spelling of cpu. */
+function deviceOption(device: string | undefined, cpu: boolean): ProviderChoice {
+  if (device !== undefined && device !== 'auto' && device !== 'gpu' && device !== 'cpu') throw new UsageError(`--device must be auto, gpu or cpu, not '${device}'`);
+  if (cpu && device !== undefined && device !== 'cpu') throw new UsageError(`--cpu contradicts --device ${device}`);
+  return cpu ? 'cpu' : (device ?? 'auto');
+}
+
 export function command(task: Task): { run(argv: string[]): Promise<number> } {
   return { run: (argv) => run(task, argv) };
 }
@@ -70,6 +80,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
   let values;
   let input: string;
   let options;
+  let providers: ProviderChoice;
   try {
     const parsed = parseArgs({
       args: argv,
@@ -78,7 +89,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
         out: { type: 'string' }, scale: { type: 'string' }, model: { type: 'string' }, format: { type: 'string', default: 'same' },
         quality: { type: 'string' }, recursive: { type: 'boolean', default: false }, jobs: { type: 'string' },
         'tile-size': { type: 'string' }, 'max-megapixels': { type: 'string' }, threads: { type: 'string' },
-        cpu: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+        device: { type: 'string' }, cpu: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       },
     });
     values = parsed.values;
@@ -102,6 +113,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
       threads: positiveInt('--threads', values.threads, availableParallelism(), maxThreads),
       recursive: values.recursive,
     };
+    providers = deviceOption(values.device, values.cpu);
   } catch (e) {
     if (!(e instanceof UsageError) && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') !== true) throw e;
     log(`${name}: ${(e as Error).message}\n\n${helpFor(task)}`);
@@ -127,7 +139,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
   const jobId = runner.start('batch', {
     input, output: values.out, task, modelId: values.model ?? 'default', modelPath: values.model,
     scale: values.scale === undefined ? undefined : (Number(values.scale) as 2 | 4),
-    ...options, providers: values.cpu ? 'cpu' : 'auto',
+    ...options, providers,
   }, `${name} ${input}`);
 
   // Every stop signal cancels the job, which stops after the current tile and removes its temp

@@ -1,5 +1,6 @@
 import type { JobEvent, JobKind, JobResults } from '../../common/jobs.ts';
 import type { OutputFormat } from '../engine/image-io.ts';
+import type { ProviderChoice } from '../engine/model-session.ts';
 import type { ModelDescriptor, Task } from '../../common/model-descriptor.ts';
 import type { Stage } from '../../common/model-manifest.ts';
 
@@ -25,7 +26,7 @@ export interface BatchJobOptions extends ModelRef {
   /** Photos in flight at once. */
   jobs?: number;
   threads?: number;
-  providers?: 'auto' | 'cpu';
+  providers?: ProviderChoice;
 }
 
 export interface EnhancePhotoJobOptions extends ModelRef {

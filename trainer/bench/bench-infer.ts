@@ -1,10 +1,11 @@
-// npm run bench:infer [-- --quick] [--tile-size PX] [--threads N] [--no-50mp] [--esrgan-photo none|x2|all] [--smoke N] [--keep DIR]
+// npm run bench:infer [-- --quick] [--tile-size PX] [--threads N] [--no-50mp] [--esrgan-photo none|x2|all] [--smoke N] [--keep DIR] [--device cpu|auto|gpu]
 // Times file-to-file inference (decode, model, encode; model load excluded) of the default upscale
 // models on a synthetic 12 MP photo, a 50 MP one, and Set14 when ../shared/datasets has it, and runs
 // UpscalerJS's ESRGAN-slim (devDependency @upscalerjs/esrgan-slim) on the same images with TF.js on
 // the fastest backend that works here. On wasm that is one thread and minutes per 12 MP, so on the
 // photo it runs at ×2 only unless --esrgan-photo says otherwise (none under --quick). --smoke N: the
-// first N Set14 images only, no photos. --keep DIR keeps the upscaled images. Each row runs in its
+// first N Set14 images only, no photos. --keep DIR keeps the upscaled images. --device: our rows'
+// ONNX Runtime providers (default cpu; gpu forces the accelerator, e.g. WebGPU). Each row runs in its
 // own process so its peak RSS (process.resourceUsage().maxRSS) is its own.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { defaultTileSizePx, enhanceImage } from '../../electron/engine/enhance-image.ts';
 import { openModel } from '../../electron/engine/model-catalog.ts';
+import type { ProviderChoice } from '../../electron/engine/model-session.ts';
 
 type Engine = 'enhance' | 'esrgan-slim';
 
@@ -29,6 +31,7 @@ interface RowSpec {
   /** Undefined: the engine's default for the scale. */
   tileSizePx?: number;
   threads: number;
+  providers: ProviderChoice;
 }
 
 interface Row {
@@ -45,6 +48,8 @@ interface RowExtra {
   megapixels: number;
   /** ESRGAN-slim's TF.js backend line. */
   backend?: string;
+  /** Our rows: the ONNX Runtime execution provider that ran. */
+  provider?: string;
 }
 
 const self = fileURLToPath(import.meta.url);
@@ -61,6 +66,7 @@ const { values } = parseArgs({
     smoke: { type: 'string' },
     keep: { type: 'string' },
     row: { type: 'string' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 
@@ -70,6 +76,7 @@ async function runRow(spec: RowSpec): Promise<void> {
   let cpuSeconds = 0;
   let megapixels = 0;
   let backend: string | undefined;
+  let provider: string | undefined;
   const time = async (path: string, work: () => Promise<void>) => {
     const meta = await sharp(path).metadata();
     megapixels += (meta.width * meta.height) / 1e6;
@@ -81,7 +88,8 @@ async function runRow(spec: RowSpec): Promise<void> {
     seconds += (performance.now() - t0) / 1000;
   };
   if (spec.engine === 'enhance') {
-    const model = await openModel({ task: 'upscale', scale: spec.scale }, { providers: 'cpu', threads: spec.threads });
+    const model = await openModel({ task: 'upscale', scale: spec.scale }, { providers: spec.providers, threads: spec.threads });
+    provider = model.provider;
     for (const path of spec.paths) {
       await time(path, async () => {
         await enhanceImage(model, path, join(spec.outDir, `${basename(path)}.png`), { format: 'png', tileSizePx: spec.tileSizePx });
@@ -92,7 +100,8 @@ async function runRow(spec: RowSpec): Promise<void> {
     // Imported here so that TF.js is not in our rows' peak RSS.
     const { selectBackend } = await import('../backends/select-backend.ts');
     const esrgan = await import('./esrgan-slim.ts');
-    const selection = await selectBackend();
+    // esrgan-slim.ts reads synchronously (dataSync), which TF.js WebGPU in Node cannot do (no OffscreenCanvas).
+    const selection = await selectBackend(undefined, { exclude: { webgpu: 'esrgan-slim reads synchronously, which WebGPU in Node cannot' } });
     // TF.js keeps wasm to one thread in Node (tfjs#3830), while our rows use `threads`.
     backend = selection.backend === 'wasm' ? `${selection.line}, ${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()} thread` : selection.line;
     const model = await esrgan.loadEsrganSlim(spec.scale);
@@ -109,7 +118,7 @@ async function runRow(spec: RowSpec): Promise<void> {
     mpPerSec: Number((megapixels / seconds).toFixed(4)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   };
-  const extra: RowExtra = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(1)), megapixels: Number(megapixels.toFixed(2)), backend };
+  const extra: RowExtra = { seconds: Number(seconds.toFixed(2)), cpuSeconds: Number(cpuSeconds.toFixed(1)), megapixels: Number(megapixels.toFixed(2)), backend, provider };
   process.stdout.write(`${JSON.stringify({ ...row, ...extra })}\n`);
 }
 
@@ -145,7 +154,8 @@ async function synthesise(path: string, widthPx: number, heightPx: number): Prom
 }
 
 function spawnRow(spec: RowSpec): Row & RowExtra {
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', self, '--row', JSON.stringify(spec)], {
+  // The parent's own flags (tsx's loader under npm run; none for a bundle, as on a GPU machine without node_modules).
+  const stdout = execFileSync(process.execPath, [...process.execArgv, self, '--row', JSON.stringify(spec)], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -161,6 +171,8 @@ async function main(): Promise<void> {
   const smoke = values.smoke === undefined ? undefined : Number(values.smoke);
   if (smoke !== undefined && !(Number.isInteger(smoke) && smoke > 0)) throw new Error(`--smoke wants a positive number of images, not ${values.smoke}`);
   const esrganPhoto = values['esrgan-photo'] ?? (quick ? 'none' : 'x2');
+  const providers = values.device as RowSpec['providers'];
+  if (!['cpu', 'auto', 'gpu'].includes(providers)) throw new Error(`--device is cpu, auto or gpu, not ${values.device}`);
   if (esrganPhoto !== 'none' && esrganPhoto !== 'x2' && esrganPhoto !== 'all') throw new Error(`--esrgan-photo is none, x2 or all, not ${esrganPhoto}`);
   const work = await mkdtemp(join(tmpdir(), 'bench-infer-'));
   try {
@@ -193,16 +205,17 @@ async function main(): Promise<void> {
       for (const image of images) {
         for (const engine of engines) {
           if (engine === 'esrgan-slim' && image.photo && !esrganOnPhoto) continue;
-          specs.push({ engine, scale, image: image.label, paths: image.paths, outDir: '', tileSizePx, threads });
+          specs.push({ engine, scale, image: image.label, paths: image.paths, outDir: '', tileSizePx, threads, providers });
         }
       }
     }
     // 50 MP at ×2 is the memory goal (≤ 2 GB); ×4 would be a 200 MP output. Ours only: ESRGAN-slim
     // would take about four times as long as on 12 MP.
-    if (big) specs.push({ engine: 'enhance', scale: 2, image: big.label, paths: big.paths, outDir: '', tileSizePx, threads });
+    if (big) specs.push({ engine: 'enhance', scale: 2, image: big.label, paths: big.paths, outDir: '', tileSizePx, threads, providers });
 
     const rows: Row[] = [];
     let esrganBackend: string | undefined;
+    let provider: string | undefined;
     process.stdout.write(`${'engine'.padEnd(12)} ${'scale'.padEnd(5)} ${'image'.padEnd(12)} ${'MP in'.padStart(7)} ${'seconds'.padStart(8)} ${'CPU s'.padStart(7)} ${'MP/s'.padStart(7)} ${'peak RSS MB'.padStart(11)}\n`);
     for (const [i, spec] of specs.entries()) {
       const outDir = values.keep ? join(values.keep, `${i}-${spec.engine}-x${spec.scale}`) : join(work, `out-${i}`);
@@ -210,11 +223,12 @@ async function main(): Promise<void> {
       const r = spawnRow({ ...spec, outDir });
       if (!values.keep) await rm(outDir, { recursive: true, force: true });
       esrganBackend ??= r.backend;
+      provider ??= r.provider;
       rows.push({ engine: r.engine, scale: r.scale, image: r.image, mpPerSec: r.mpPerSec, peakRssMB: r.peakRssMB });
       process.stdout.write(`${r.engine.padEnd(12)} ${`×${r.scale}`.padEnd(5)} ${r.image.padEnd(12)} ${r.megapixels.toFixed(1).padStart(7)} ${r.seconds.toFixed(1).padStart(8)} ${r.cpuSeconds.toFixed(0).padStart(7)} ${r.mpPerSec.toFixed(3).padStart(7)} ${String(r.peakRssMB).padStart(11)}\n`);
     }
     // CPU seconds show how much of the machine a row got when other work shares it.
-    process.stdout.write(`tile ${tileSizePx ?? `${defaultTileSizePx(2)} (×4: ${defaultTileSizePx(4)})`} px, ${threads} ORT threads, CPU execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+    process.stdout.write(`tile ${tileSizePx ?? `${defaultTileSizePx(2)} (×4: ${defaultTileSizePx(4)})`} px, ${threads} ORT threads, ${provider ?? providers} execution provider, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
     if (esrganBackend) process.stdout.write(`esrgan-slim: TF.js ${esrganBackend}; ${esrgan.patchSizePx} px patches with ${esrgan.paddingPx} px padding\n`);
     process.stdout.write(`${JSON.stringify({ bench: 'infer', rows })}\n`);
   } finally {
