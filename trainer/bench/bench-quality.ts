@@ -144,7 +144,8 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
       }
     } else {
       const ours: number[] = [], grey: number[] = [], cOurs: number[] = [], cOrig: number[] = [];
-      for (const { name, image } of hr) {
+      // A greyscale original (Set14's bridge) has nothing to colorize, and its greyscale PSNR is infinite.
+      for (const { name, image } of hr.filter((h) => colourfulness(h.image) > 1)) {
         const g = greyOf(image);
         const out = await enhance(model, image);
         ours.push(psnrRgb(out, image)); grey.push(psnrRgb(g, image)); cOurs.push(colourfulness(out)); cOrig.push(colourfulness(image));
@@ -155,7 +156,7 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
             { label: 'Enhance', image: crop(out, x, y, side) }, { label: 'original', image: crop(image, x, y, side) }] });
         }
       }
-      const dataset = 'Set5+Set14';
+      const dataset = 'Set5+Set14 (colour originals)';
       rows.push({ task: 'colorize', scale: 1, dataset, psnr: mean(ours), baseline: 'greyscale', baselinePsnr: mean(grey),
         colourfulness: mean(cOurs), inputColourfulness: 0, originalColourfulness: mean(cOrig) });
       metrics.push({ dataset, psnr: round(mean(ours)), baseline: 'greyscale', baselinePsnr: round(mean(grey)), colourfulness: round(mean(cOurs)) });
