@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { DatasetInfo, DatasetThumbnail, JobEvent, JobId, JobInfo, ModelInfo, RunInfo, TrainingPlanCheck } from './jobs.ts';
 import type { EnhanceError } from './errors.ts';
+import { apiMethodNames, type ApiMethodNameList } from './api-method-names.ts';
 
 /** A result type carried only at the type level. */
 declare const resultType: unique symbol;
@@ -144,7 +145,7 @@ export const apiMethods = {
   exportRun: method(z.strictObject({ runId: id, name: name.optional() }), returns<ModelInfo>()),
   /** Removes a run's folder (checkpoint, samples, telemetry); models exported from it stay in the library. */
   deleteRun: method(z.strictObject({ runId: id }), returns<{ deleted: boolean }>()),
-} as const;
+} as const satisfies Record<ApiMethodNameList, { args: z.ZodType; result: unknown }>;
 
 export type ApiMethods = typeof apiMethods;
 export type ApiMethodName = keyof ApiMethods;
@@ -152,7 +153,7 @@ export type ApiArgs<M extends ApiMethodName> = z.input<ApiMethods[M]['args']>;
 /** Arguments after validation (defaults applied, strings trimmed). */
 export type ApiParsedArgs<M extends ApiMethodName> = z.output<ApiMethods[M]['args']>;
 export type ApiResult<M extends ApiMethodName> = ApiMethods[M]['result'] extends Returns<infer R> ? R : never;
-export const apiMethodNames = Object.keys(apiMethods) as ApiMethodName[];
+export { apiMethodNames };
 
 export interface ApiEvents {
   job: JobEvent;

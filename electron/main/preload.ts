@@ -1,8 +1,9 @@
 // The page's only door to the main process. Sandboxed preloads cannot load ES modules or
-// node_modules, so electron/build.ts bundles this (with common/api.ts) into out/main/preload.cjs,
-// whose only require is 'electron'.
+// node_modules, so electron/build.ts bundles this (with common/api-method-names.ts) into out/main/preload.cjs,
+// whose only require is 'electron'; it imports the method names only, so zod stays out of it.
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import { type Api, type ApiEventName, type ApiEvents, type ApiMethodName, apiMethodNames, type ApiReply } from '../../common/api.ts';
+import type { Api, ApiEventName, ApiEvents, ApiMethodName, ApiReply } from '../../common/api.ts';
+import { apiMethodNames } from '../../common/api-method-names.ts';
 import { type EnhanceBridge, fileProtocol } from '../../common/bridge.ts';
 import type { EnhanceError } from '../../common/errors.ts';
 import { apiChannel, choosePathChannel, type ChoosePathReply, eventChannel } from './channels.ts';
