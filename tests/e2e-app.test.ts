@@ -8,23 +8,18 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { createApiContext } from '../electron/api/create-context.ts';
-import { type RunningServer, startServer } from '../electron/serve/server.ts';
-import { ensureRendererBuilt, rendererOutDir, repoRoot } from './helpers/e2e-build.ts';
+import { repoRoot } from './helpers/e2e-build.ts';
 import { stripOnnxMetadata } from './helpers/e2e-onnx.ts';
 import { browseTo, byTestId, computedTransform, loadedImageSize, matrixScale, sliderValue } from './helpers/e2e-page.ts';
-
-const screenshots = process.env.ENHANCE_SCREENSHOTS === '1';
-const screenshotDir = join(repoRoot, 'docs', 'screenshots');
+import { type AppSession, openApp } from './helpers/e2e-session.ts';
 
 let dir: string;
 let root: string;
-let server: RunningServer;
-let browser: Browser;
+let app: AppSession;
 let page: Page;
-const pageErrors: string[] = [];
 
 /** A synthetic "photo": sky, sun, hills and a sign, so the slider and the screenshots show something. */
 async function makePhoto(path: string, widthPx: number, heightPx: number, hue = 210): Promise<void> {
@@ -53,19 +48,8 @@ const outputsIn = async (folder: string) => (await readdir(folder)).filter((f) =
 
 const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 
-function assertNoPageErrors(): void {
-  assert.deepEqual(pageErrors, [], 'the page logged errors');
-}
-
-async function shot(name: string): Promise<void> {
-  if (!screenshots) return;
-  mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
-}
-
 describe('the app in Chromium (browser mode)', () => {
   before(async () => {
-    ensureRendererBuilt();
     dir = await mkdtemp(join(tmpdir(), 'enhance-e2e-'));
     root = join(dir, 'root');
     for (const d of ['photos', 'batch', 'batch-out', 'big', 'big-out', 'models']) mkdirSync(join(root, d), { recursive: true });
@@ -78,21 +62,12 @@ describe('the app in Chromium (browser mode)', () => {
     await makePhoto(join(dir, 'elsewhere', 'snapshot.jpg'), 160, 120, 270);
     for (let i = 0; i < 8; i++) await makePhoto(join(root, 'big', `big-${i}.jpg`), 480, 320, 40 * i);
     const ctx = createApiContext({ mode: 'browser', dataDir: join(dir, 'data'), roots: [root], providers: 'cpu', threads: 1 });
-    server = await startServer({ ctx, port: 0, rendererDir: rendererOutDir });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    await page.goto(server.url);
-    await byTestId(page, 'app-info').filter({ hasText: 'browser' }).waitFor();
+    app = await openApp(ctx);
+    page = app.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await app?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -173,8 +148,8 @@ describe('the app in Chromium (browser mode)', () => {
     await byTestId(page, 'save-overwrite').click();
     await byTestId(page, 'save-done').waitFor();
     assert.equal(await sha256(input), inputHash);
-    await shot('enhance');
-    assertNoPageErrors();
+    await app.shot('enhance');
+    app.assertNoPageErrors();
   });
 
   test('batch: a corrupt file is listed with its reason, the good photos are enhanced', async () => {
@@ -196,8 +171,8 @@ describe('the app in Chromium (browser mode)', () => {
     assert.match((await failed.getAttribute('data-input'))!, /broken\.jpg$/);
     assert.ok(((await byTestId(failed, 'file-error').textContent()) ?? '').length > 10, 'the reason is shown');
     assert.deepEqual(await outputsIn(join(root, 'batch-out')), ['a.jpg', 'b.png', 'c.webp']);
-    await shot('batch');
-    assertNoPageErrors();
+    await app.shot('batch');
+    app.assertNoPageErrors();
   });
 
   test('batch: cancel leaves no partial files; starting again finishes the rest', async () => {
@@ -219,7 +194,7 @@ describe('the app in Chromium (browser mode)', () => {
     assert.equal(Number(await done.getAttribute('data-skipped')), left.length, 'the finished ones are skipped');
     assert.equal(Number(await done.getAttribute('data-enhanced')), 8 - left.length);
     assert.equal((await outputsIn(join(root, 'big-out'))).length, 8);
-    assertNoPageErrors();
+    app.assertNoPageErrors();
   });
 
   test('models: a foreign .onnx is imported with probed assumptions, and enhances a photo', async () => {
@@ -234,7 +209,7 @@ describe('the app in Chromium (browser mode)', () => {
     assert.deepEqual([await row.getAttribute('data-task'), await row.getAttribute('data-scale')], ['upscale', '2'], 'probed as an ×2 upscaler');
     assert.match((await byTestId(row, 'model-assumptions').textContent())!, /assumed/);
     const modelId = (await row.getAttribute('data-id'))!;
-    await shot('models');
+    await app.shot('models');
 
     // On a photo uploaded from outside the shared folders (the page's file input).
     await byTestId(page, 'nav-enhance').click();
@@ -261,11 +236,11 @@ describe('the app in Chromium (browser mode)', () => {
     await byTestId(renamed, 'model-delete').click();
     await byTestId(renamed, 'model-delete-confirm').click();
     await renamed.waitFor({ state: 'detached' });
-    assertNoPageErrors();
+    app.assertNoPageErrors();
   });
 
   test('requests without the token are refused with 401', async () => {
-    const origin = new URL(server.url).origin;
+    const origin = new URL(app.server.url).origin;
     const photo = encodeURIComponent(join(root, 'photos', 'photo.png'));
     for (const [path, init] of [
       ['/', undefined],

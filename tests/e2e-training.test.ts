@@ -9,20 +9,17 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { JobEvent, TrainPoint } from '../common/jobs.ts';
 import type { ApiContext } from '../electron/api/context.ts';
 import { createApiContext } from '../electron/api/create-context.ts';
-import { type RunningServer, startServer } from '../electron/serve/server.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
 import { ParamLayout } from '../trainer/fit/param-layout.ts';
 import { buildModel } from '../trainer/models/build-model.ts';
-import { ensureRendererBuilt, rendererOutDir, repoRoot } from './helpers/e2e-build.ts';
 import { browseTo, byTestId, loadedImageSize } from './helpers/e2e-page.ts';
+import { type AppSession, openApp } from './helpers/e2e-session.ts';
 
-const screenshots = process.env.ENHANCE_SCREENSHOTS === '1';
-const screenshotDir = join(repoRoot, 'docs', 'screenshots');
 /** 10 photos: 1 held out for validation, 9 steps per epoch at batch 1. */
 const photoCount = 10;
 const stepsPerEpoch = 9;
@@ -32,11 +29,9 @@ const manyCount = 450;
 let dir: string;
 let root: string;
 let ctx: ApiContext;
-let server: RunningServer;
-let browser: Browser;
+let app: AppSession;
 let page: Page;
 const events: JobEvent[] = [];
-const pageErrors: string[] = [];
 
 /** A small "photo" with its own colours and shapes, so crops differ and the thumbnails tell apart. */
 async function makePhoto(path: string, seed: number): Promise<void> {
@@ -51,22 +46,11 @@ async function makePhoto(path: string, seed: number): Promise<void> {
   await sharp(Buffer.from(svg)).png().toFile(path);
 }
 
-async function shot(name: string): Promise<void> {
-  if (!screenshots) return;
-  mkdirSync(screenshotDir, { recursive: true });
-  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
-}
-
 const trainPoints = (jobId: string): TrainPoint[] => events.flatMap((e) => (e.jobId === jobId && e.type === 'train' ? [e.point] : []));
 const trainJobs = (): string[] => [...new Set(events.flatMap((e) => (e.type === 'started' && e.kind === 'train' ? [e.jobId] : [])))];
 
-function assertNoPageErrors(): void {
-  assert.deepEqual(pageErrors, [], 'the page logged errors');
-}
-
 describe('datasets and fine-tuning in Chromium (browser mode)', () => {
   before(async () => {
-    ensureRendererBuilt();
     dir = await mkdtemp(join(tmpdir(), 'enhance-e2e-train-'));
     root = join(dir, 'root');
     for (const d of ['photos/sub', 'models', 'enhance', 'many']) mkdirSync(join(root, d), { recursive: true });
@@ -86,21 +70,12 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
 
     ctx = createApiContext({ mode: 'browser', dataDir: join(dir, 'data'), roots: [root], providers: 'cpu', threads: 1, trainWorkers: 0 });
     ctx.jobs.onEvent((e) => events.push(e));
-    server = await startServer({ ctx, port: 0, rendererDir: rendererOutDir });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.setDefaultTimeout(60_000);
-    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    await page.goto(server.url);
-    await byTestId(page, 'app-info').filter({ hasText: 'browser' }).waitFor();
+    app = await openApp(ctx);
+    page = app.page;
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await app?.close();
     await ctx?.jobs.dispose();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -133,8 +108,8 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
       const size = await loadedImageSize(thumbs.nth(i));
       assert.deepEqual([size.width, size.height], [64, 48], 'small photos are not enlarged');
     }
-    await shot('datasets');
-    assertNoPageErrors();
+    await app.shot('datasets');
+    app.assertNoPageErrors();
   });
 
   test('train: 2 stages on a tiny model, pause and resume from the checkpoint, export, enhance with it', async () => {
@@ -209,7 +184,7 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
     const input = await loadedImageSize(byTestId(samples, 'sample-input').first());
     assert.deepEqual([input.width, output.width], [8, 16], 'an ×2 sample of a 16 px crop');
     await loadedImageSize(byTestId(samples, 'sample-target').first());
-    await shot('train');
+    await app.shot('train');
     await byTestId(samples, 'samples-prev').click();
     await page.locator('[data-testid="samples"][data-epoch="1"]').waitFor();
     assert.notEqual((await loadedImageSize(byTestId(page, 'sample-output').first())).src, output.src, 'an output per epoch');
@@ -236,11 +211,11 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
     const enhanced = await loadedImageSize(byTestId(page, 'compare-after'));
     assert.deepEqual([enhanced.width, enhanced.height], [128, 96]);
     assert.match((await byTestId(page, 'enhance-done').textContent())!, new RegExp(modelId));
-    assertNoPageErrors();
+    app.assertNoPageErrors();
   });
 
   test('a reopened page redraws the run from its stored history; deleting the dataset leaves the photos', async () => {
-    await page.goto(server.url);
+    await page.goto(app.server.url);
     await byTestId(page, 'nav-train').click();
     const row = page.locator('[data-testid="run-row"][data-status="done"]');
     await row.click();
@@ -253,7 +228,7 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
     await byTestId(page, 'dataset-delete-confirm').click();
     await byTestId(page, 'datasets-empty').filter({ hasText: 'No datasets yet' }).waitFor();
     assert.equal((await readdir(join(root, 'photos'), { recursive: true })).filter((f) => f.endsWith('.png')).length, photoCount, 'the photos are untouched');
-    assertNoPageErrors();
+    app.assertNoPageErrors();
   });
 
   test('datasets: the thumbnail grid keeps only the rows in view in the page and fetches pages of 200 as it scrolls', async () => {
@@ -280,6 +255,6 @@ describe('datasets and fine-tuning in Chromium (browser mode)', () => {
     assert.equal(pages.at(-1), 400);
     assert.equal(new Set(pages).size, pages.length, `each page fetched once: ${pages.join(', ')}`);
     page.off('request', onRequest);
-    assertNoPageErrors();
+    app.assertNoPageErrors();
   });
 });

@@ -10,11 +10,7 @@ import { planBatch, runBatch } from '../electron/engine/batch.ts';
 import { decodeImage, to8Bit } from '../electron/engine/image-io.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { planTiles, type RawImage, runTiled, tilePlanOptions } from '../electron/engine/tiling.ts';
-import { exportOnnx } from '../trainer/export/onnx-export.ts';
-import { initialValues } from '../trainer/models/init.ts';
-import { createUNet } from '../trainer/models/unet.ts';
-import { Rng } from '../trainer/rng.ts';
-import { tinyModel } from './helpers/engine-fixtures.ts';
+import { pattern, tinyModel } from './helpers/engine-fixtures.ts';
 import { readTiffTextTags } from './helpers/tiff-tags.ts';
 
 let dir: string;
@@ -25,10 +21,7 @@ async function model(task: Task, scale: 1 | 2 | 4): Promise<EngineModel> {
   const key = `${task}${scale}`;
   const cached = models.get(key);
   if (cached) return cached;
-  const def = createUNet({ task, scale, widths: [8, 16, 32] });
-  const rng = new Rng(7);
-  const weights = new Map(def.params.map((p) => [p.name, initialValues(p, 1).map((v) => v + rng.normal() * 0.05)]));
-  const m = await loadModel(exportOnnx(def, weights), { providers: 'cpu', threads: 2 });
+  const m = await loadModel(tinyModel(task, scale, { noise: 0.05 }), { providers: 'cpu', threads: 2 });
   models.set(key, m);
   return m;
 }
@@ -40,21 +33,6 @@ async function identity(): Promise<EngineModel> {
   const m = await loadModel(tinyModel('decrappify', 1), { providers: 'cpu', threads: 2 });
   models.set('identity', m);
   return m;
-}
-
-/** A smooth pattern plus per-pixel texture, so both context and detail matter to the network. */
-function pattern(widthPx: number, heightPx: number, channels: number, seed = 1): Buffer {
-  const rng = new Rng(seed);
-  const px = Buffer.alloc(widthPx * heightPx * channels);
-  for (let y = 0; y < heightPx; y++) {
-    for (let x = 0; x < widthPx; x++) {
-      for (let c = 0; c < channels; c++) {
-        const v = 128 + 90 * Math.sin(x / (7 + c * 3) + y / (11 - c)) + 30 * (rng.next() - 0.5);
-        px[(y * widthPx + x) * channels + c] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-  }
-  return px;
 }
 
 /** Runs the network over `image` with the given tile size and returns its float output, HWC. */
