@@ -105,7 +105,7 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
           es.push({ p: psnrY(e, img.hr, o), s: ssimY(e, img.hr, o) });
           outs.esrgan.push(e);
         }
-        if (img.name === showcase && (figure.length === 0 || scale === 2)) {
+        if (img.name === showcase && !figure.some((f) => f.task === `upscale ×${scale}`)) {
           const side = 120, x = Math.floor(img.hr.width * 0.5), y = Math.floor(img.hr.height * 0.3);
           const nearest = { data: u8(resizeNearest(lr, scale), 1), width: lr.width * scale, height: lr.height * scale };
           figure.push({ task: `upscale ×${scale}`, cells: [
