@@ -2,10 +2,10 @@ import { basename } from 'node:path';
 import type { BatchResult } from '../../common/jobs.ts';
 import { planBatch, runBatch } from '../engine/batch.ts';
 import { defaultTileSizePx } from '../engine/enhance-image.ts';
-import { openModel } from '../engine/model-catalog.ts';
 import { tilePlanOptions } from '../engine/tiling.ts';
 import type { BatchJobOptions, JobIo } from './job-types.ts';
 import { etaSeconds } from './eta.ts';
+import { openJobModel } from './open-job-model.ts';
 
 /**
  * Enhances a folder (or one photo) into an output folder: the one code path behind `enhance
@@ -14,10 +14,7 @@ import { etaSeconds } from './eta.ts';
  */
 export async function batchJob(o: BatchJobOptions, io: JobIo): Promise<BatchResult> {
   const plan = await planBatch(o.input, o.output, { recursive: o.recursive, format: o.format });
-  const model = await openModel(
-    { task: o.task, scale: o.task === 'upscale' ? (o.scale ?? (o.modelPath ? undefined : 2)) : undefined, modelPath: o.modelPath, modelsDir: o.modelsDir, descriptor: o.descriptor },
-    { threads: o.threads, providers: o.providers, onNotice: (message) => io.emit({ type: 'log', message }) },
-  );
+  const model = await openJobModel(o, io);
   try {
     // Fails fast on a tile size the model cannot use, before any file is touched.
     tilePlanOptions(model.descriptor, o.tileSizePx ?? defaultTileSizePx(model.descriptor.scale));

@@ -3,17 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { EnhancePhotoResult } from '../../common/jobs.ts';
 import { enhanceImage } from '../engine/enhance-image.ts';
-import { openModel } from '../engine/model-catalog.ts';
 import { etaSeconds } from './eta.ts';
+import { openJobModel } from './open-job-model.ts';
 import type { EnhancePhotoJobOptions, JobIo } from './job-types.ts';
 
 /** One photo for the Enhance view: a lossless PNG in the private results folder, for the slider and for saving. */
 export async function enhancePhotoJob(o: EnhancePhotoJobOptions, io: JobIo): Promise<EnhancePhotoResult> {
   const started = performance.now();
-  const model = await openModel(
-    { task: o.task, scale: o.task === 'upscale' ? (o.scale ?? (o.modelPath ? undefined : 2)) : undefined, modelPath: o.modelPath, modelsDir: o.modelsDir, descriptor: o.descriptor },
-    { threads: o.threads, providers: o.providers, onNotice: (message) => io.emit({ type: 'log', message }) },
-  );
+  const model = await openJobModel(o, io);
   try {
     await mkdir(o.resultsDir, { recursive: true });
     const result = join(o.resultsDir, `${basename(o.input, extname(o.input)).slice(0, 100)}-${randomUUID().slice(0, 8)}.png`);

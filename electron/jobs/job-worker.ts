@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { JobKind } from '../../common/jobs.ts';
 import { jobFunctions } from './job-functions.ts';
 import { toEnhanceError } from './to-enhance-error.ts';
-import type { JobOptions } from './job-types.ts';
+import type { JobFunction, JobOptions } from './job-types.ts';
 import type { WorkerMessage } from './runner.ts';
 
 const { kind, options } = workerData as { kind: JobKind; options: JobOptions[JobKind] };
@@ -16,7 +16,7 @@ parentPort!.on('message', (m: unknown) => {
 });
 
 try {
-  const fn = (await jobFunctions[kind]()) as (o: typeof options, io: Parameters<Awaited<ReturnType<(typeof jobFunctions)['batch']>>>[1]) => Promise<unknown>;
+  const fn = (await jobFunctions[kind]()) as JobFunction<JobKind>;
   const result = await fn(options, { signal: abort.signal, emit: (event) => post({ type: 'event', event }) });
   post({ type: 'result', result });
 } catch (e) {
