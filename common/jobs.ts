@@ -50,6 +50,8 @@ export interface BatchResult {
   cancelled: boolean;
   inputMegapixels: number;
   seconds: number;
+  /** The ONNX Runtime execution provider that ran the model, e.g. 'cpu' or 'webgpu'. */
+  provider: string;
 }
 
 /** Per kind, what a finished job hands back. */

@@ -329,7 +329,7 @@ function runCli(args: string[]) {
 
 describe('enhance serve', () => {
   test('prints its URL, serves the API and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
-    const cli = runCli(['--port', '0', '--root', root, '--data', join(dir, 'cli-data'), '--cpu']);
+    const cli = runCli(['--port', '0', '--root', root, '--data', join(dir, 'cli-data'), '--device', 'cpu']);
     const line = await cli.firstLine();
     const m = /^Enhance is running at (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]{32})) {2}\(Ctrl-C to stop\)$/.exec(line);
     assert.ok(m, line);
@@ -345,12 +345,20 @@ describe('enhance serve', () => {
     assert.equal(cli.output().stdout.trim().split('\n').length, 1);
   });
 
-  test('refuses a bad port or a root that is not a folder with exit 2', { timeout: 60_000 }, async () => {
-    for (const args of [['--port', '70000'], ['--port', '12a'], ['--root', join(root, 'photo.png')], ['--root', join(dir, 'missing')]]) {
+  test('refuses a bad port, device or root with exit 2', { timeout: 60_000 }, async () => {
+    const cases: [string[], RegExp][] = [
+      [['--port', '70000'], /^enhance serve: --port must be an integer from 0 to 65535, not '70000'/],
+      [['--port', '12a'], /^enhance serve: --port must be an integer from 0 to 65535, not '12a'/],
+      [['--root', join(root, 'photo.png')], /^enhance serve: --root \S+ is not a folder/],
+      [['--root', join(dir, 'missing')], /^enhance serve: --root \S+ is not a folder/],
+      [['--device', 'tpu'], /^enhance serve: --device must be auto, gpu or cpu, not 'tpu'/],
+      [['--cpu', '--device', 'gpu'], /^enhance serve: --cpu contradicts --device gpu/],
+    ];
+    for (const [args, message] of cases) {
       const cli = runCli([...args, '--data', join(dir, 'cli-data')]);
       assert.equal(await cli.exit, 2, args.join(' '));
       const { stderr } = cli.output();
-      assert.match(stderr, args[0] === '--port' ? /^enhance serve: --port must be an integer from 0 to 65535, not '\w+'/ : /^enhance serve: --root \S+ is not a folder/);
+      assert.match(stderr, message);
       assert.equal(stderr.trim().split('\n').length, 1, stderr);
     }
   });

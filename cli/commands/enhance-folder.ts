@@ -9,6 +9,7 @@ import { defaultPixelLimit, type OutputFormat, outputFormats } from '../../elect
 import type { ProviderChoice } from '../../electron/engine/model-session.ts';
 import { JobRunner } from '../../electron/jobs/runner.ts';
 import { bar, formatDuration, ProgressLine } from '../progress-line.ts';
+import { deviceOption, UsageError } from '../usage.ts';
 
 /** Upper bounds of the numeric options, each one a value that works (tested at the bound). */
 const maxQuality = 100;
@@ -61,14 +62,6 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   return v;
 }
 
-class UsageError extends Error {}
-
-/** --device auto|gpu|cpu, with --cpu as its old spelling of cpu. */
-function deviceOption(device: string | undefined, cpu: boolean): ProviderChoice {
-  if (device !== undefined && device !== 'auto' && device !== 'gpu' && device !== 'cpu') throw new UsageError(`--device must be auto, gpu or cpu, not '${device}'`);
-  if (cpu && device !== undefined && device !== 'cpu') throw new UsageError(`--cpu contradicts --device ${device}`);
-  return cpu ? 'cpu' : (device ?? 'auto');
-}
 
 export function command(task: Task): { run(argv: string[]): Promise<number> } {
   return { run: (argv) => run(task, argv) };
@@ -171,7 +164,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
     const summary = info.result as BatchResult;
     const rate = summary.seconds > 0 ? summary.inputMegapixels / summary.seconds : 0;
     log(`${summary.cancelled ? 'interrupted: ' : ''}${summary.enhanced} enhanced, ${summary.skipped} already done, ${summary.failed.length} failed` +
-      ` of ${summary.total} in ${summary.seconds < 10 ? `${summary.seconds.toFixed(1)}s` : formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s)`);
+      ` of ${summary.total} in ${summary.seconds < 10 ? `${summary.seconds.toFixed(1)}s` : formatDuration(summary.seconds)} (${summary.inputMegapixels.toFixed(1)} MP in, ${rate.toFixed(2)} MP/s on ${summary.provider})`);
     for (const f of summary.failed) log(`  ${show(f.input)}: ${f.error.message} [${f.error.code}]`);
     return summary.cancelled ? exitCode(stoppedBy ?? 'SIGINT') : summary.failed.length > 0 ? 1 : 0;
   } finally {

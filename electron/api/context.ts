@@ -4,6 +4,7 @@ import type { DatasetCatalogue } from '../services/dataset-catalogue.ts';
 import type { ModelLibrary } from '../services/model-library.ts';
 import type { RunCatalogue } from '../services/run-catalogue.ts';
 import type { PathGuard } from '../services/path-guard.ts';
+import type { ProviderChoice } from '../engine/model-session.ts';
 
 /** Everything a handler may use; built once per app or server run by `createApiContext`. */
 export interface ApiContext {
@@ -25,7 +26,7 @@ export interface ApiContext {
   /** Electron only: native dialogs; what they return is added to the guard by the dialog code. */
   dialogs?: { pick(kind: ApiParsedArgs<'pickPaths'>['kind'], defaultName?: string): Promise<string[]> };
   /** ONNX Runtime providers for jobs: 'cpu' in tests. */
-  providers: 'auto' | 'cpu';
+  providers: ProviderChoice;
   /** ONNX Runtime threads per job. */
   threads?: number;
 }

@@ -8,6 +8,7 @@ import { ModelLibrary } from '../services/model-library.ts';
 import { RunCatalogue } from '../services/run-catalogue.ts';
 import { PathGuard } from '../services/path-guard.ts';
 import type { ApiContext } from './context.ts';
+import type { ProviderChoice } from '../engine/model-session.ts';
 
 export interface ApiContextOptions {
   mode: 'electron' | 'browser';
@@ -18,7 +19,7 @@ export interface ApiContextOptions {
   /** Browser mode: the only folders the page may browse, read and write (`enhance serve --root`). */
   roots?: string[];
   dialogs?: ApiContext['dialogs'];
-  providers?: 'auto' | 'cpu';
+  providers?: ProviderChoice;
   threads?: number;
   /** 'in-process' only for tests that must not start threads; the app and server use workers. */
   jobMode?: 'worker' | 'in-process';

@@ -39,7 +39,7 @@ export async function batchJob(o: BatchJobOptions, io: JobIo): Promise<BatchResu
     return {
       total: summary.total, enhanced: summary.enhanced, skipped: summary.skipped, cancelled: summary.aborted,
       failed: summary.failed.map((f) => ({ input: f.inputPath, error: f.error })),
-      inputMegapixels: summary.inputMegapixels, seconds: summary.seconds,
+      inputMegapixels: summary.inputMegapixels, seconds: summary.seconds, provider: model.provider,
     };
   } finally {
     await model.release();

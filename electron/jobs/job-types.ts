@@ -37,7 +37,7 @@ export interface EnhancePhotoJobOptions extends ModelRef {
   /** The private folder the lossless result goes into. */
   resultsDir: string;
   threads?: number;
-  providers?: 'auto' | 'cpu';
+  providers?: ProviderChoice;
 }
 
 export interface ImportDatasetJobOptions {

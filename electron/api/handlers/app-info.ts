@@ -6,5 +6,5 @@ export const appInfo: Handler<'appInfo'> = async (ctx) => ({
   roots: ctx.mode === 'browser' ? ctx.guard.roots().filter((r) => r !== ctx.uploadsDir && r !== ctx.resultsDir) : [],
   uploadsDir: ctx.uploadsDir,
   nativeDialogs: ctx.dialogs !== undefined,
-  device: ctx.providers === 'cpu' ? 'cpu' : 'auto (GPU when available, else CPU)',
+  device: ctx.providers === 'auto' ? 'auto (GPU when available, else CPU)' : ctx.providers,
 });
