@@ -28,6 +28,20 @@ export interface TrainingRecord {
   machine: string;
   backend: string;
   command: string;
+  /** Validation scores after every epoch (`npm run plot:curves -- --write-manifest`). */
+  curve?: TrainingCurvePoint[];
+}
+
+/** One epoch of a training run, as the learning-curve figure draws it. */
+export interface TrainingCurvePoint {
+  epoch: number;
+  /** 0-based index into `stages`. */
+  stage: number;
+  trainLoss: number;
+  validationLoss?: number;
+  psnrY?: number;
+  psnrRgb?: number;
+  seconds: number;
 }
 
 /** One measured score of a model against a baseline on an evaluation set (`npm run bench:quality`). */
