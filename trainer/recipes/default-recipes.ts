@@ -33,7 +33,7 @@ export const recipes: Recipe[] = [
   {
     id: 'upscale-x2', task: 'upscale', scale: 2,
     options: { task: 'upscale', scale: 2, resolution: 'low-res', widths: [16, 32, 64, 128] },
-    loss: { kind: 'l1' }, stages: [{ epochs: 40, lr: 2e-3 }], batchSize: 8, cropPx: 128,
+    loss: { kind: 'l1' }, stages: [{ epochs: 40, lr: 2e-3 }, { epochs: 140, lr: 1e-3 }], batchSize: 8, cropPx: 128,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
     notes: 'Fidelity (PSNR) default: L1 loss, low-res U-Net with a bicubic-initialised pixel-shuffle tail; widths 16-32-64-128 keep 12 MP ×2 within 30 s on 2 cores.',
   },
@@ -47,7 +47,7 @@ export const recipes: Recipe[] = [
   {
     id: 'decrappify', task: 'decrappify', scale: 1,
     options: { task: 'decrappify', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }, { epochs: 4, lr: 2e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     degrade: { jpegQuality: [10, 60] },
     notes: 'JPEG quality 10–60 (baseline 4:2:0), L1 loss.',
