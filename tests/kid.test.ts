@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { kernelInceptionDistance, kidCrops } from '../trainer/eval/kid.ts';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../trainer/backends/select-backend.ts';
+import { kernelInceptionDistance, kidAgainst, kidCrops, pooledFeatures } from '../trainer/eval/kid.ts';
+import { frozenEncoder, releaseFrozenEncoders } from '../trainer/losses/perceptual-loss.ts';
 
 test('KID: same distribution ≈ 0, a shifted one clearly positive, and a hand-computed case', () => {
   // Two points each in 1-D: k(a,b) = (ab + 1)^3.
@@ -26,4 +29,21 @@ test('KID crops tile the image without overlap and drop the leftover border', ()
   const crops = kidCrops({ data, width, height });
   assert.equal(crops.length, 2);
   assert.equal(crops[1][0], Math.fround(data[64 * 3] / 255));
+});
+
+test('kidAgainst scores each output set against reference features computed once, as the direct KID does', async () => {
+  await selectBackend('wasm');
+  const encoder = frozenEncoder(fileURLToPath(new URL('../resources/pretrained/encoder-imagenette-32-64-128-256.ckpt', import.meta.url)));
+  try {
+    const image = (seed: number) => ({ data: Uint8Array.from({ length: 128 * 128 * 3 }, (_, i) => (i * seed + (i >> 7) * 3) % 256), width: 128, height: 128 });
+    const refs = [image(1), image(2)];
+    const kidOf = kidAgainst(encoder, refs);
+    for (const outs of [[image(3), image(5)], [image(1), image(2)]]) {
+      const direct = kernelInceptionDistance(pooledFeatures(encoder, outs.flatMap(kidCrops)), pooledFeatures(encoder, refs.flatMap(kidCrops)));
+      assert.equal(kidOf(outs), direct);
+    }
+    assert.ok(kidOf([image(3), image(5)]) !== kidOf(refs));
+  } finally {
+    releaseFrozenEncoders();
+  }
 });

@@ -25,7 +25,8 @@ import { buildModel } from '../models/build-model.ts';
 import { TfModel } from '../models/tf-model.ts';
 import type { UNetOptions } from '../models/unet.ts';
 import { copyEncoder } from '../pretrain/pretrain-classifier.ts';
-import { kernelInceptionDistance, kidCrops, pooledFeatures } from '../eval/kid.ts';
+import { kidAgainst } from '../eval/kid.ts';
+import { escapeXml } from './svg-text.ts';
 import { frozenEncoder } from '../losses/perceptual-loss.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -105,7 +106,7 @@ const bicubic = { set5: await scoreSr(sets.set5, scale, (i) => upscaleBicubic(i,
 crops.push({ name: 'bicubic', image: await upscaleBicubic(showcase(sets.set14), scale) });
 
 const encoder = frozenEncoder(values.classifier);
-const kidOf = (outs: RgbImage[]) => kernelInceptionDistance(pooledFeatures(encoder, outs.flatMap(kidCrops)), pooledFeatures(encoder, sets.set14.map((i) => i.hr).flatMap(kidCrops)));
+const kidOf = kidAgainst(encoder, sets.set14.map((i) => i.hr));
 const bicubicSet14 = await Promise.all(sets.set14.map((i) => upscaleBicubic(i, scale)));
 const bicubicKid = kidOf(bicubicSet14);
 
@@ -172,7 +173,7 @@ const top = Math.max(0, Math.floor(src.height * 0.45) - cropSide / 2);
 const tiles = await Promise.all(crops.map(async ({ name, image }) => {
   const tile = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .extract({ left, top, width: cropSide, height: cropSide }).resize(cell, cell, { kernel: 'nearest' }).png().toBuffer();
-  const label = Buffer.from(`<svg width="${cell}" height="24"><rect width="100%" height="100%" fill="white"/><text x="4" y="17" font-family="sans-serif" font-size="14">${name.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text></svg>`);
+  const label = Buffer.from(`<svg width="${cell}" height="24"><rect width="100%" height="100%" fill="white"/><text x="4" y="17" font-family="sans-serif" font-size="14">${escapeXml(name)}</text></svg>`);
   return sharp({ create: { width: cell, height: cell + 24, channels: 3, background: 'white' } })
     .composite([{ input: label, top: 0, left: 0 }, { input: tile, top: 24, left: 0 }]).png().toBuffer();
 }));

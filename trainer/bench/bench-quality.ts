@@ -14,7 +14,8 @@ import type { ModelManifest, ModelManifestEntry, QualityMetric } from '../../com
 import { loadModel, type EngineModel } from '../../electron/engine/model-session.ts';
 import { chromaSink, type RawImage, rgbSink, runTiled } from '../../electron/engine/tiling.ts';
 import { loadSrEvalSet, type SrEvalImage } from '../eval/evaluate-sr.ts';
-import { kernelInceptionDistance, kidCrops, pooledFeatures } from '../eval/kid.ts';
+import { kidAgainst } from '../eval/kid.ts';
+import { escapeXml } from './svg-text.ts';
 import { frozenEncoder } from '../losses/perceptual-loss.ts';
 import { selectBackend } from '../backends/select-backend.ts';
 import { importImageFile } from '../data/import-images.ts';
@@ -75,7 +76,6 @@ await selectBackend('wasm');
 // KID with our own pretrained classifier's pooled features, as the lesson's notebooks compute FID:
 // PSNR penalises sharpness by design, a distribution distance does not.
 const encoder = frozenEncoder(join(root, 'resources/pretrained/encoder-imagenette-32-64-128-256.ckpt'));
-const kidOf = (outs: RgbPixels[], refs: RgbPixels[]) => kernelInceptionDistance(pooledFeatures(encoder, outs.flatMap(kidCrops)), pooledFeatures(encoder, refs.flatMap(kidCrops)));
 
 for (const entry of manifest.models.filter((m) => !values.only || m.id === values.only)) {
   const model = await loadModel(join(values.models, entry.file), { providers: 'cpu', onNotice: () => {} });
@@ -113,10 +113,11 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
             { label: 'Enhance', image: crop(out, x, y, side) }, { label: 'original', image: crop(img.hr, x, y, side) }] });
         }
       }
+      const kidOf = kidAgainst(encoder, outs.hr);
       const row: Row = { task: 'upscale', scale, dataset: set, psnr: mean(ours.map((r) => r.p)), ssim: mean(ours.map((r) => r.s)),
         baseline: 'bicubic', baselinePsnr: mean(bic.map((r) => r.p)), baselineSsim: mean(bic.map((r) => r.s)),
-        kid: kidOf(outs.ours, outs.hr), baselineKid: kidOf(outs.bicubic, outs.hr),
-        ...(es.length ? { esrganPsnr: mean(es.map((r) => r.p)), esrganSsim: mean(es.map((r) => r.s)), esrganKid: kidOf(outs.esrgan, outs.hr) } : {}) };
+        kid: kidOf(outs.ours), baselineKid: kidOf(outs.bicubic),
+        ...(es.length ? { esrganPsnr: mean(es.map((r) => r.p)), esrganSsim: mean(es.map((r) => r.s)), esrganKid: kidOf(outs.esrgan) } : {}) };
       rows.push(row);
       metrics.push({ dataset: set, psnr: round(row.psnr), ssim: round(row.ssim!, 4), baseline: 'bicubic', baselinePsnr: round(row.baselinePsnr) });
     }
@@ -202,7 +203,7 @@ if (values.figure) {
     for (const [c, { label: text, image }] of rowFig.cells.entries()) {
       const top = r * (cell + label + gap), left = c * (cell + gap);
       const caption = c === 0 ? `${rowFig.task}: ${text}` : text;
-      composites.push({ input: Buffer.from(`<svg width="${cell}" height="${label}"><rect width="100%" height="100%" fill="white"/><text x="3" y="16" font-family="sans-serif" font-size="13">${caption.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text></svg>`), top, left });
+      composites.push({ input: Buffer.from(`<svg width="${cell}" height="${label}"><rect width="100%" height="100%" fill="white"/><text x="3" y="16" font-family="sans-serif" font-size="13">${escapeXml(caption)}</text></svg>`), top, left });
       composites.push({ input: await sharp(Buffer.from(image.data as Uint8Array), { raw: { width: image.width, height: image.height, channels: 3 } }).resize(cell, cell, { kernel: 'nearest' }).png().toBuffer(), top: top + label, left });
     }
   }

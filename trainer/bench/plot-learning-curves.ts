@@ -13,6 +13,7 @@ import type { ModelManifest, TrainingCurvePoint } from '../../common/model-manif
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { EpochRecord } from '../fit/checkpoint.ts';
 import { recipes } from '../recipes/default-recipes.ts';
+import { escapeXml } from './svg-text.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { values } = parseArgs({
@@ -61,7 +62,6 @@ for (const p of panels) {
 
 // The figure: one panel per model, PSNR against thousands of crops, dashed lines between stages.
 const w = 460, h = 280, pad = { l: 52, r: 14, t: 30, b: 40 };
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 function panelSvg(p: Panel): string {
   const pts = p.curve.filter((c) => c[p.metric] !== undefined).map((c) => ({ x: (c.epoch * p.cropsPerEpoch) / 1000, y: c[p.metric]!, stage: c.stage }));
   const xMax = Math.max(...pts.map((q) => q.x));
@@ -84,7 +84,7 @@ function panelSvg(p: Panel): string {
   parts.push(`<polyline fill="none" stroke="#1f6fd1" stroke-width="2" points="${pts.map((q) => `${sx(q.x).toFixed(1)},${sy(q.y).toFixed(1)}`).join(' ')}"/>`);
   if (pts.length === 1) parts.push(`<circle cx="${sx(pts[0].x)}" cy="${sy(pts[0].y)}" r="3" fill="#1f6fd1"/>`);
   parts.push(
-    `<text x="${pad.l}" y="18" font-size="13" font-weight="bold">${esc(p.id)}</text>`,
+    `<text x="${pad.l}" y="18" font-size="13" font-weight="bold">${escapeXml(p.id)}</text>`,
     `<text x="${w - pad.r}" y="18" font-size="11" text-anchor="end">validation ${p.metric === 'psnrY' ? 'Y-PSNR' : 'RGB PSNR'} (dB), held-out training photos</text>`,
     `<text x="${(pad.l + w - pad.r) / 2}" y="${h - 8}" font-size="11" text-anchor="middle">training crops seen (thousands)</text>`,
   );

@@ -34,6 +34,12 @@ export function pooledFeatures(encoder: FrozenEncoder, crops: Float32Array[]): F
   return out;
 }
 
+/** KID of output sets against one reference set, whose features are computed once. */
+export function kidAgainst(encoder: FrozenEncoder, references: RgbPixels[]): (outputs: RgbPixels[]) => number {
+  const referenceFeatures = pooledFeatures(encoder, references.flatMap(kidCrops));
+  return (outputs) => kernelInceptionDistance(pooledFeatures(encoder, outputs.flatMap(kidCrops)), referenceFeatures);
+}
+
 /**
  * Kernel Inception Distance (Bińkowski et al. 2018): the unbiased MMD² between two feature sets
  * with the cubic polynomial kernel (x·y/d + 1)³. Unlike FID it is unbiased for small sets like Set14's crops.
