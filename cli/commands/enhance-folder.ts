@@ -62,7 +62,6 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   return v;
 }
 
-
 export function command(task: Task): { run(argv: string[]): Promise<number> } {
   return { run: (argv) => run(task, argv) };
 }
