@@ -56,7 +56,7 @@ export const recipes: Recipe[] = [
   {
     id: 'upscale-x4', task: 'upscale', scale: 4,
     options: { task: 'upscale', scale: 4, resolution: 'low-res', widths: srWidths },
-    loss: { kind: 'l1' }, stages: [{ epochs: 30, lr: 2e-3 }], batchSize: 16, cropPx: 192,
+    loss: { kind: 'l1' }, stages: [{ epochs: 30, lr: 2e-3 }, { epochs: 100, lr: 1e-3 }], batchSize: 16, cropPx: 192,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
     notes: 'Fidelity (PSNR) default: L1 loss, low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
   },
