@@ -41,7 +41,7 @@ export const recipes: Recipe[] = [
   {
     id: 'colorize', task: 'colorize', scale: 1,
     options: { task: 'colorize', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'mse' }, stages: [{ epochs: 1, lr: 2e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'mse' }, stages: [{ epochs: 1, lr: 2e-3 }, { epochs: 1, lr: 1e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     notes: 'Predicts Cb/Cr from Y; MSE on chroma.',
   },
