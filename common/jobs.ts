@@ -2,6 +2,7 @@
 // (`type`), progress as a 0–1 fraction with an ETA, errors as plain `EnhanceError` data.
 import type { EnhanceError } from './errors.ts';
 import type { ModelDescriptor } from './model-descriptor.ts';
+import type { QualityMetric } from './model-manifest.ts';
 
 export type JobId = string;
 export type JobKind = 'enhance-photo' | 'batch' | 'import-dataset' | 'train';
@@ -218,7 +219,7 @@ export interface ModelInfo {
   /** What it was trained on, when the model says. */
   trainedOn?: string;
   notes?: string;
-  metrics?: { dataset: string; psnr: number; ssim?: number; baseline: string; baselinePsnr: number }[];
+  metrics?: QualityMetric[];
   /** For a foreign model: what the probe found or had to assume (e.g. "0–1 RGB NCHW assumed"). */
   assumptions?: string[];
 }

@@ -53,6 +53,8 @@ export interface QualityMetric {
   baselinePsnr: number;
   /** Colorize: Hasler–Süsstrunk colourfulness of the output. */
   colourfulness?: number;
+  /** Colorize: the same measure on the colour originals, for scale. */
+  originalColourfulness?: number;
 }
 
 export interface ModelManifestEntry {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
+import type { ModelManifest } from '../common/model-manifest.ts';
 import { createApiContext } from '../electron/api/create-context.ts';
 import { repoRoot } from './helpers/e2e-build.ts';
 import { stripOnnxMetadata } from './helpers/e2e-onnx.ts';
@@ -209,6 +210,12 @@ describe('the app in Chromium (browser mode)', () => {
     assert.deepEqual([await row.getAttribute('data-task'), await row.getAttribute('data-scale')], ['upscale', '2'], 'probed as an ×2 upscaler');
     assert.match((await byTestId(row, 'model-assumptions').textContent())!, /assumed/);
     const modelId = (await row.getAttribute('data-id'))!;
+    // Shipped models show their measured scores from the manifest; colorize's include colourfulness beside the originals'.
+    const manifest = JSON.parse(await readFile(join(repoRoot, 'resources', 'models', 'manifest.json'), 'utf8')) as ModelManifest;
+    const colour = manifest.models.find((m) => m.id === 'colorize')!.metrics![0];
+    const colorizeRow = page.locator('[data-testid="model-row"][data-id="colorize"]');
+    assert.match((await colorizeRow.textContent())!,
+      new RegExp(`colourfulness ${colour.colourfulness!.toFixed(1)} \\(greyscale 0, originals ${colour.originalColourfulness!.toFixed(1)}\\)`));
     await app.shot('models');
 
     // On a photo uploaded from outside the shared folders (the page's file input).

@@ -160,7 +160,7 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
       const dataset = 'Set5+Set14 (colour originals)';
       rows.push({ task: 'colorize', scale: 1, dataset, psnr: mean(ours), baseline: 'greyscale', baselinePsnr: mean(grey),
         colourfulness: mean(cOurs), inputColourfulness: 0, originalColourfulness: mean(cOrig) });
-      metrics.push({ dataset, psnr: round(mean(ours)), baseline: 'greyscale', baselinePsnr: round(mean(grey)), colourfulness: round(mean(cOurs)) });
+      metrics.push({ dataset, psnr: round(mean(ours)), baseline: 'greyscale', baselinePsnr: round(mean(grey)), colourfulness: round(mean(cOurs), 1), originalColourfulness: round(mean(cOrig), 1) });
     }
   }
   await model.release();
