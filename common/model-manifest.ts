@@ -14,13 +14,19 @@ export interface Stage {
   freeze?: string[];
 }
 
+/** A stage of a shipped default: a later phase may train with another loss or crop size than the recipe's. */
+export interface TrainedStage extends Stage {
+  loss?: string;
+  cropPx?: number;
+}
+
 /** How a shipped model was made, so anyone can rebuild it and see what it cost. */
 export interface TrainingRecord {
   architecture: string;
   parameters: number;
   data: string;
   loss: string;
-  stages: Stage[];
+  stages: TrainedStage[];
   steps: number;
   batchSize: number;
   cropPx: number;

@@ -138,3 +138,15 @@ test('pair source: batches are a function of (seed, epoch, index); validation is
   assert.deepEqual(await a.validation!(), await b.validation!());
   assert.notDeepEqual((await make(6).batch(0, 0)).y, b00.y);
 });
+
+test('pair source: a later phase keeps the validation crops and samples fresh epochs', async () => {
+  const images = Array.from({ length: 12 }, (_, i) => photo(40 + i, 36, i + 1));
+  const store = { count: images.length, get: (i: number) => images[i] };
+  const first = pairSource({ store, task: 'upscale', scale: 2, batchSize: 3, cropPx: 16, seed: 5, validationImages: 2 });
+  const later = pairSource({ store, task: 'upscale', scale: 2, batchSize: 3, cropPx: 24, validationCropPx: 16, epochOffset: 4, seed: 5, validationImages: 2 });
+  assert.deepEqual(await later.validation!(), await first.validation!());
+  assert.deepEqual(((await later.batch(0, 0)) as Batch).yShape, [3, 24, 24, 3]);
+  const shifted = pairSource({ store, task: 'upscale', scale: 2, batchSize: 3, cropPx: 16, epochOffset: 4, seed: 5, validationImages: 2 });
+  assert.deepEqual(((await shifted.batch(0, 1)) as Batch).y, ((await first.batch(4, 1)) as Batch).y);
+  assert.notDeepEqual(((await shifted.batch(0, 1)) as Batch).y, ((await first.batch(0, 1)) as Batch).y);
+});

@@ -1,8 +1,9 @@
 // `npm run bench:quality [-- --no-esrgan] [--write-manifest] [--figure docs/results.png]`: scores every
 // shipped model on Set5 and Set14 through the engine's own tiled path (ONNX Runtime, CPU):
 // upscale Y-PSNR/SSIM beside bicubic (and UpscalerJS ESRGAN-slim), decrappify beside the JPEG it
-// gets, colorize beside greyscale with colourfulness. A table, then one JSON line.
-import { readdirSync, readFileSync } from 'node:fs';
+// gets, colorize beside greyscale with colourfulness (these two also on held-out Imagenette val photos:
+// --held-out N, default 200). A table, then one JSON line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +31,9 @@ const { values } = parseArgs({
     'write-manifest': { type: 'boolean', default: false },
     figure: { type: 'string' },
     only: { type: 'string' },
+    // Decrappify and colorize also on this many Imagenette val photos (never trained on; 0: none):
+    // Set5 + Set14 are 19 photos, too few to tell two close models apart.
+    'held-out': { type: 'string', default: '200' },
   },
 });
 
@@ -59,6 +63,20 @@ async function loadHr(set: string): Promise<{ name: string; image: RgbPixels }[]
   for (const name of readdirSync(dir).filter((f) => /\.png$/i.test(f)).sort()) {
     const r = await importImageFile(join(dir, name));
     if ('image' in r) out.push({ name, image: { data: r.image.data, width: r.image.width, height: r.image.height } });
+  }
+  return out;
+}
+
+/** Every k-th photo of Imagenette val (sorted paths), so the same `count` photos every run. */
+async function loadHeldOut(count: number): Promise<{ name: string; image: RgbPixels }[]> {
+  const dir = join(values.datasets, 'Imagenette160_subset/val');
+  if (count <= 0 || !existsSync(dir)) return [];
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name)).sort();
+  const step = Math.max(1, Math.floor(files.length / count));
+  const out = [];
+  for (const path of files.filter((_, i) => i % step === 0).slice(0, count)) {
+    const r = await importImageFile(path);
+    if ('image' in r) out.push({ name: path, image: { data: r.image.data, width: r.image.width, height: r.image.height } });
   }
   return out;
 }
@@ -124,43 +142,49 @@ for (const entry of manifest.models.filter((m) => !values.only || m.id === value
     slim?.dispose();
   } else {
     const hr = (await Promise.all(sets.map(loadHr))).flat();
+    const heldOut = await loadHeldOut(Number(values['held-out']));
+    const evalSets = [{ label: 'Set5+Set14', images: hr }, ...(heldOut.length ? [{ label: `Imagenette val (${heldOut.length})`, images: heldOut }] : [])];
     if (d.task === 'decrappify') {
-      for (const quality of [10, 20, 40]) {
-        const ours: number[] = [], jpeg: number[] = [], ssO: number[] = [], ssJ: number[] = [];
-        for (const { name, image } of hr) {
-          const bytes = await sharp(image.data as Uint8Array, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer();
-          const j = { data: await sharp(bytes).raw().toBuffer(), width: image.width, height: image.height };
-          const out = await enhance(model, j);
-          ours.push(psnrY(out, image)); jpeg.push(psnrY(j, image)); ssO.push(ssimY(out, image)); ssJ.push(ssimY(j, image));
-          if (quality === 20 && name === showcase) {
-            const side = 120, x = Math.floor(image.width * 0.5), y = Math.floor(image.height * 0.3);
-            figure.push({ task: 'decrappify (JPEG q20)', cells: [
-              { label: 'JPEG q20', image: crop(j, x, y, side) },
+      for (const { label, images } of evalSets) {
+        for (const quality of [10, 20, 40]) {
+          const ours: number[] = [], jpeg: number[] = [], ssO: number[] = [], ssJ: number[] = [];
+          for (const { name, image } of images) {
+            const bytes = await sharp(image.data as Uint8Array, { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer();
+            const j = { data: await sharp(bytes).raw().toBuffer(), width: image.width, height: image.height };
+            const out = await enhance(model, j);
+            ours.push(psnrY(out, image)); jpeg.push(psnrY(j, image)); ssO.push(ssimY(out, image)); ssJ.push(ssimY(j, image));
+            if (quality === 20 && name === showcase) {
+              const side = 120, x = Math.floor(image.width * 0.5), y = Math.floor(image.height * 0.3);
+              figure.push({ task: 'decrappify (JPEG q20)', cells: [
+                { label: 'JPEG q20', image: crop(j, x, y, side) },
+                { label: 'Enhance', image: crop(out, x, y, side) }, { label: 'original', image: crop(image, x, y, side) }] });
+            }
+          }
+          const dataset = `${label} JPEG q${quality}`;
+          rows.push({ task: 'decrappify', scale: 1, dataset, psnr: mean(ours), ssim: mean(ssO), baseline: `JPEG q${quality}`, baselinePsnr: mean(jpeg), baselineSsim: mean(ssJ) });
+          metrics.push({ dataset, psnr: round(mean(ours)), ssim: round(mean(ssO), 4), baseline: `JPEG q${quality}`, baselinePsnr: round(mean(jpeg)) });
+        }
+      }
+    } else {
+      for (const { label, images } of evalSets) {
+        const ours: number[] = [], grey: number[] = [], cOurs: number[] = [], cOrig: number[] = [];
+        // A greyscale original (Set14's bridge) has nothing to colorize, and its greyscale PSNR is infinite.
+        for (const { name, image } of images.filter((h) => colourfulness(h.image) > 1)) {
+          const g = greyOf(image);
+          const out = await enhance(model, image);
+          ours.push(psnrRgb(out, image)); grey.push(psnrRgb(g, image)); cOurs.push(colourfulness(out)); cOrig.push(colourfulness(image));
+          if (name === 'baboon.png') {
+            const side = 120, x = Math.floor(image.width * 0.4), y = Math.floor(image.height * 0.3);
+            figure.push({ task: 'colorize', cells: [
+              { label: 'greyscale', image: crop(g, x, y, side) },
               { label: 'Enhance', image: crop(out, x, y, side) }, { label: 'original', image: crop(image, x, y, side) }] });
           }
         }
-        const dataset = `Set5+Set14 JPEG q${quality}`;
-        rows.push({ task: 'decrappify', scale: 1, dataset, psnr: mean(ours), ssim: mean(ssO), baseline: `JPEG q${quality}`, baselinePsnr: mean(jpeg), baselineSsim: mean(ssJ) });
-        metrics.push({ dataset, psnr: round(mean(ours)), ssim: round(mean(ssO), 4), baseline: `JPEG q${quality}`, baselinePsnr: round(mean(jpeg)) });
+        const dataset = `${label} (colour originals)`;
+        rows.push({ task: 'colorize', scale: 1, dataset, psnr: mean(ours), baseline: 'greyscale', baselinePsnr: mean(grey),
+          colourfulness: mean(cOurs), inputColourfulness: 0, originalColourfulness: mean(cOrig) });
+        metrics.push({ dataset, psnr: round(mean(ours)), baseline: 'greyscale', baselinePsnr: round(mean(grey)), colourfulness: round(mean(cOurs), 1), originalColourfulness: round(mean(cOrig), 1) });
       }
-    } else {
-      const ours: number[] = [], grey: number[] = [], cOurs: number[] = [], cOrig: number[] = [];
-      // A greyscale original (Set14's bridge) has nothing to colorize, and its greyscale PSNR is infinite.
-      for (const { name, image } of hr.filter((h) => colourfulness(h.image) > 1)) {
-        const g = greyOf(image);
-        const out = await enhance(model, image);
-        ours.push(psnrRgb(out, image)); grey.push(psnrRgb(g, image)); cOurs.push(colourfulness(out)); cOrig.push(colourfulness(image));
-        if (name === 'baboon.png') {
-          const side = 120, x = Math.floor(image.width * 0.4), y = Math.floor(image.height * 0.3);
-          figure.push({ task: 'colorize', cells: [
-            { label: 'greyscale', image: crop(g, x, y, side) },
-            { label: 'Enhance', image: crop(out, x, y, side) }, { label: 'original', image: crop(image, x, y, side) }] });
-        }
-      }
-      const dataset = 'Set5+Set14 (colour originals)';
-      rows.push({ task: 'colorize', scale: 1, dataset, psnr: mean(ours), baseline: 'greyscale', baselinePsnr: mean(grey),
-        colourfulness: mean(cOurs), inputColourfulness: 0, originalColourfulness: mean(cOrig) });
-      metrics.push({ dataset, psnr: round(mean(ours)), baseline: 'greyscale', baselinePsnr: round(mean(grey)), colourfulness: round(mean(cOurs), 1), originalColourfulness: round(mean(cOrig), 1) });
     }
   }
   await model.release();
@@ -188,9 +212,9 @@ function round(v: number, digits = 2): number {
 }
 
 const f2 = (v: number | undefined, k = 2) => (v === undefined ? '' : v.toFixed(k));
-console.log(`${'task'.padEnd(11)} ${'×'.padEnd(2)} ${'dataset'.padEnd(24)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'baseline'.padEnd(10)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'ESRGAN-slim'.padStart(14)}  ${'KID×1000 ours/base/esrgan'.padEnd(26)} colourfulness (ours / original)`);
+console.log(`${'task'.padEnd(11)} ${'×'.padEnd(2)} ${'dataset'.padEnd(36)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'baseline'.padEnd(10)} ${'PSNR'.padStart(6)} ${'SSIM'.padStart(7)}  ${'ESRGAN-slim'.padStart(14)}  ${'KID×1000 ours/base/esrgan'.padEnd(26)} colourfulness (ours / original)`);
 for (const r of rows) {
-  console.log(`${r.task.padEnd(11)} ${String(r.scale).padEnd(2)} ${r.dataset.padEnd(24)} ${f2(r.psnr).padStart(6)} ${f2(r.ssim, 4).padStart(7)}  ${r.baseline.padEnd(10)} ${f2(r.baselinePsnr).padStart(6)} ${f2(r.baselineSsim, 4).padStart(7)}  ` +
+  console.log(`${r.task.padEnd(11)} ${String(r.scale).padEnd(2)} ${r.dataset.padEnd(36)} ${f2(r.psnr).padStart(6)} ${f2(r.ssim, 4).padStart(7)}  ${r.baseline.padEnd(10)} ${f2(r.baselinePsnr).padStart(6)} ${f2(r.baselineSsim, 4).padStart(7)}  ` +
     `${(r.esrganPsnr === undefined ? '' : `${f2(r.esrganPsnr)} / ${f2(r.esrganSsim, 4)}`).padStart(14)}  ` +
     `${(r.kid === undefined ? '' : [r.kid, r.baselineKid, r.esrganKid].map((k) => (k === undefined ? '–' : (k * 1000).toFixed(2))).join(' / ')).padEnd(26)} ${r.colourfulness === undefined ? '' : `${f2(r.colourfulness, 1)} / ${f2(r.originalColourfulness, 1)}`}`);
 }

@@ -9,7 +9,11 @@ export interface PairSourceOptions extends DegradeOptions {
   batchSize: number;
   /** Side of the target crop; the input is this divided by the scale for low-res upscaling. */
   cropPx: number;
+  /** Side of the validation crops (default cropPx): a later recipe phase with larger crops keeps its validation comparable. */
+  validationCropPx?: number;
   seed?: number;
+  /** Added to the epoch index when sampling, so a later phase of the same recipe does not replay the first epochs' crops. */
+  epochOffset?: number;
   /** Default: one crop per training image per epoch. */
   batchesPerEpoch?: number;
   /** Images held out for validation (fixed crops and degradations, the same in every run). */
@@ -46,7 +50,7 @@ export function pairSource(o: PairSourceOptions): DataSource & { trainImages: nu
   const samples = epochSampler(train, seed, o.batchSize, batchesPerEpoch);
 
   const sample = async (index: number, rng: Rng | undefined): Promise<Pair> => {
-    const crop = await cropAt(o.store.get(index), o.cropPx, rng, align);
+    const crop = await cropAt(o.store.get(index), rng ? o.cropPx : (o.validationCropPx ?? o.cropPx), rng, align);
     const pair = await degrade(crop, rng ?? new Rng(seedFor(seed, `val/${index}`)), o);
     return rng && o.augment !== false ? augmentPair(pair, rng) : pair;
   };
@@ -56,7 +60,7 @@ export function pairSource(o: PairSourceOptions): DataSource & { trainImages: nu
     validationImages: nVal,
     batchesPerEpoch,
     async batch(epoch, index) {
-      return stack(await Promise.all(samples(epoch, index).map(({ item, rng }) => sample(item, rng))));
+      return stack(await Promise.all(samples(epoch + (o.epochOffset ?? 0), index).map(({ item, rng }) => sample(item, rng))));
     },
     validation() {
       validation ??= (async () => {

@@ -1,8 +1,15 @@
 import type { Task } from '../../common/model-descriptor.ts';
 import type { LossSpec } from '../losses/losses.ts';
 import type { Stage } from '../fit/learner.ts';
+import type { TrainedStage } from '../../common/model-manifest.ts';
 import type { UNetOptions } from '../models/unet.ts';
 import type { DegradeOptions } from '../data/tasks.ts';
+
+/** A recipe stage; a different loss or crop size starts a new phase, trained from the previous phase's weights. */
+export interface RecipeStage extends Stage {
+  loss?: LossSpec;
+  cropPx?: number;
+}
 
 /** How one shipped default is trained: everything `npm run train:defaults` needs to rebuild it. */
 export interface Recipe {
@@ -11,7 +18,7 @@ export interface Recipe {
   scale: 1 | 2 | 4;
   options: UNetOptions;
   loss: LossSpec;
-  stages: Stage[];
+  stages: RecipeStage[];
   batchSize: number;
   cropPx: number;
   /** Folders under ../shared/datasets; never Set5/Set14 (evaluation only). */
@@ -61,6 +68,28 @@ export const recipes: Recipe[] = [
     notes: 'Fidelity (PSNR) default: L1 loss, low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
   },
 ];
+
+export interface RecipePhase {
+  loss: LossSpec;
+  cropPx: number;
+  stages: Stage[];
+}
+
+/** Consecutive stages with the same loss and crop size train as one phase: one trainRun, one checkpoint. */
+export function recipePhases(recipe: Recipe, stages: RecipeStage[] = recipe.stages): RecipePhase[] {
+  const phases: RecipePhase[] = [];
+  for (const { loss = recipe.loss, cropPx = recipe.cropPx, ...stage } of stages) {
+    const last = phases.at(-1);
+    if (last && last.cropPx === cropPx && JSON.stringify(last.loss) === JSON.stringify(loss)) last.stages.push(stage);
+    else phases.push({ loss, cropPx, stages: [stage] });
+  }
+  return phases;
+}
+
+/** The stages as the manifest records them (a phase's loss by its kind). */
+export function manifestStages(stages: RecipeStage[]): TrainedStage[] {
+  return stages.map(({ loss, ...s }) => ({ ...s, ...(loss ? { loss: loss.kind } : {}) }));
+}
 
 export function findRecipe(task: string, scale?: number): Recipe | undefined {
   return recipes.find((r) => r.task === task && (r.task !== 'upscale' || r.scale === (scale ?? 2)));

@@ -13,12 +13,13 @@ import { listFiles } from '../data/import-images.ts';
 import { pairSource } from '../data/pair-source.ts';
 import { exportOnnx } from '../export/onnx-export.ts';
 import type { ModelManifest, ModelManifestEntry } from '../../common/model-manifest.ts';
-import { trainRun } from '../fit/train-run.ts';
+import type { EpochRecord } from '../fit/checkpoint.ts';
+import { trainRun, type TrainRunResult } from '../fit/train-run.ts';
 import { buildModel } from '../models/build-model.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { fitReporter } from '../../cli/fit-reporting.ts';
 import { bar, formatDuration, ProgressLine } from '../../cli/progress-line.ts';
-import { findRecipe, recipes, type Recipe } from './default-recipes.ts';
+import { findRecipe, manifestStages, recipePhases, recipes, type Recipe } from './default-recipes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const modelsDir = join(root, 'resources/models');
@@ -60,35 +61,57 @@ for (const recipe of chosen as Recipe[]) {
   line.log(`${recipe.id}: store ${summary.count} images (${summary.skipped.length} skipped)`);
   const store = openImageStore(storeDir);
   const spec = { kind: 'unet' as const, options: recipe.options };
-  const data = pairSource({ store, task: recipe.task, scale: recipe.scale, batchSize: recipe.batchSize, cropPx: recipe.cropPx, seed: recipe.seed, ...recipe.degrade });
-  line.log(`${recipe.id}: ${data.trainImages} training / ${data.validationImages} validation images, ${data.batchesPerEpoch} steps per epoch`);
-  const r = await trainRun({
-    spec, loss: recipe.loss, data, stages, seed: recipe.seed, backend: sel.backend, workers,
-    checkpointPath: join(runDir, 'checkpoint.ckpt'), onEvent: fitReporter(line),
-  });
+  const phases = recipePhases(recipe, stages);
+  // A later phase starts from the earlier one's weights (fresh optimizer state), keeps the first phase's
+  // validation crops so the curve stays comparable, and samples epochs the earlier phases did not.
+  const history: EpochRecord[] = [];
+  let weights: Map<string, Float32Array> | undefined;
+  let r: TrainRunResult | undefined;
+  let batchesPerEpoch = 0;
+  let trainImages = 0;
+  for (const [k, phase] of phases.entries()) {
+    const data = pairSource({
+      store, task: recipe.task, scale: recipe.scale, batchSize: recipe.batchSize, cropPx: phase.cropPx, validationCropPx: recipe.cropPx,
+      epochOffset: history.length, seed: recipe.seed, ...recipe.degrade,
+    });
+    ({ batchesPerEpoch, trainImages } = data);
+    if (k === 0) line.log(`${recipe.id}: ${data.trainImages} training / ${data.validationImages} validation images, ${data.batchesPerEpoch} steps per epoch`);
+    if (phases.length > 1) line.log(`${recipe.id}: phase ${k + 1} of ${phases.length}: ${phase.loss.kind} loss, ${phase.cropPx}-px crops, ${phase.stages.length} stage(s)`);
+    r = await trainRun({
+      spec, loss: phase.loss, data, stages: phase.stages, seed: recipe.seed, backend: sel.backend, workers, initialWeights: weights,
+      checkpointPath: join(runDir, k === 0 ? 'checkpoint.ckpt' : `checkpoint-phase${k + 1}.ckpt`), onEvent: fitReporter(line),
+    });
+    if (!r.completed) break;
+    const stagesBefore = phases.slice(0, k).reduce((a, p) => a + p.stages.length, 0);
+    const epochsBefore = history.length;
+    history.push(...r.history.map((h) => ({ ...h, epoch: h.epoch + epochsBefore, stage: h.stage + stagesBefore })));
+    weights = r.layout.toMap(r.weights);
+  }
   store.close();
-  if (!r.completed) {
-    line.log(`${recipe.id}: stopped (${r.stoppedBecause}); rerun the same command to resume`);
+  if (!r?.completed) {
+    line.log(`${recipe.id}: stopped (${r?.stoppedBecause}); rerun the same command to resume`);
     process.exitCode = 1;
     break;
   }
-  const seconds = r.history.reduce((a, h) => a + h.seconds, 0);
-  const steps = r.history.length * data.batchesPerEpoch;
+  const seconds = history.reduce((a, h) => a + h.seconds, 0);
+  const steps = history.length * batchesPerEpoch;
   const def = buildModel(spec);
-  const trainingData = `${data.trainImages} photos of ${recipe.datasets.join(' + ')} (../shared/datasets)`;
+  const trainingData = `${trainImages} photos of ${recipe.datasets.join(' + ')} (../shared/datasets)`;
+  const trainedStages = manifestStages(stages);
+  const lossKinds = [...new Set(phases.map((p) => p.loss.kind))].join(', then ');
   const bytes = exportOnnx(def, r.layout.toMap(r.weights), {
-    id: recipe.id, trainingData, trainingStages: JSON.stringify(stages), trainingLoss: recipe.loss.kind,
+    id: recipe.id, trainingData, trainingStages: JSON.stringify(trainedStages), trainingLoss: lossKinds,
   });
   writeFileAtomic(join(modelsDir, `${recipe.id}.onnx`), [bytes]);
-  writeFileSync(join(runDir, 'history.json'), JSON.stringify(r.history, null, 1));
+  writeFileSync(join(runDir, 'history.json'), JSON.stringify(history, null, 1));
   const manifestPath = join(modelsDir, 'manifest.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
   const entry: ModelManifestEntry = {
     id: recipe.id, file: `${recipe.id}.onnx`, descriptor: def.descriptor!,
     sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, trained: true, notes: recipe.notes,
     training: {
-      architecture: def.descriptor!.architecture, parameters: r.layout.total, data: trainingData, loss: recipe.loss.kind,
-      stages, steps, batchSize: recipe.batchSize, cropPx: recipe.cropPx, wallSeconds: Math.round(seconds),
+      architecture: def.descriptor!.architecture, parameters: r.layout.total, data: trainingData, loss: lossKinds,
+      stages: trainedStages, steps, batchSize: recipe.batchSize, cropPx: recipe.cropPx, wallSeconds: Math.round(seconds),
       machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}`, backend: `${sel.backend}${workers ? ` × ${workers} workers` : ''}`,
       command: `npm run train:defaults -- --task ${recipe.task}${recipe.task === 'upscale' ? ` --scale ${recipe.scale}` : ''}`,
     },
