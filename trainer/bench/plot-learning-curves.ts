@@ -34,7 +34,7 @@ function fromHistory(h: EpochRecord[]): TrainingCurvePoint[] {
   }));
 }
 
-interface Panel { id: string; curve: TrainingCurvePoint[]; cropsPerEpoch: number; metric: 'psnrY' | 'psnrRgb'; lrs: number[] }
+interface Panel { id: string; curve: TrainingCurvePoint[]; cropsPerEpoch: number; metric: 'psnrY' | 'psnrRgb'; stageLabels: string[] }
 const panels: Panel[] = [];
 for (const recipe of recipes) {
   const entry = manifest.models.find((m) => m.id === recipe.id);
@@ -44,7 +44,8 @@ for (const recipe of recipes) {
   if (!curve?.length) continue;
   if (values['write-manifest']) entry.training.curve = curve;
   const cropsPerEpoch = (entry.training.steps / curve.length) * entry.training.batchSize;
-  panels.push({ id: recipe.id, curve, cropsPerEpoch, metric: recipe.task === 'colorize' ? 'psnrRgb' : 'psnrY', lrs: entry.training.stages.map((s) => s.lr) });
+  panels.push({ id: recipe.id, curve, cropsPerEpoch, metric: recipe.task === 'colorize' ? 'psnrRgb' : 'psnrY', 
+    stageLabels: entry.training.stages.map((s) => `lr ${s.lr}${s.loss ? `, ${s.loss}` : ''}${s.cropPx ? `, ${s.cropPx}-px crops` : ''}`) });
 }
 if (values['write-manifest']) writeFileAtomic(manifestPath, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
 
@@ -79,7 +80,7 @@ function panelSvg(p: Panel): string {
   for (let i = 1; i < pts.length; i++) {
     if (pts[i].stage === pts[i - 1].stage) continue;
     const x = sx(pts[i - 1].x);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${pad.t}" y2="${h - pad.b}" stroke="#999" stroke-dasharray="4 3"/>`, `<text x="${x + 4}" y="${pad.t + 12}" font-size="11" fill="#555">stage ${pts[i].stage + 1}, lr ${p.lrs[pts[i].stage]}</text>`);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${pad.t}" y2="${h - pad.b}" stroke="#999" stroke-dasharray="4 3"/>`, `<text x="${x + 4}" y="${pad.t + 12}" font-size="11" fill="#555">stage ${pts[i].stage + 1}, ${p.stageLabels[pts[i].stage]}</text>`);
   }
   parts.push(`<polyline fill="none" stroke="#1f6fd1" stroke-width="2" points="${pts.map((q) => `${sx(q.x).toFixed(1)},${sy(q.y).toFixed(1)}`).join(' ')}"/>`);
   if (pts.length === 1) parts.push(`<circle cx="${sx(pts[0].x)}" cy="${sy(pts[0].y)}" r="3" fill="#1f6fd1"/>`);

@@ -55,7 +55,7 @@ export const recipes: Recipe[] = [
   {
     id: 'decrappify', task: 'decrappify', scale: 1,
     options: { task: 'decrappify', scale: 1, widths: [16, 32, 64, 128] },
-    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }, { epochs: 4, lr: 2e-3 }, { epochs: 5, lr: 1e-3 }], batchSize: 16, cropPx: 96,
+    loss: { kind: 'l1' }, stages: [{ epochs: 1, lr: 2e-3 }, { epochs: 4, lr: 2e-3 }, { epochs: 5, lr: 1e-3 }, { epochs: 6, lr: 1e-3 }], batchSize: 16, cropPx: 96,
     datasets: ['Imagenette160_subset/train'], maxSidePx: 1024, seed: 1,
     degrade: { jpegQuality: [10, 60] },
     notes: 'JPEG quality 10–60 (baseline 4:2:0), L1 loss.',
