@@ -98,7 +98,7 @@ export const apiMethods = {
   imageInfo: method(z.strictObject({ path }), returns<ImageInfo>()),
 
   enhancePhoto: method(z.strictObject({
-    input: path, task, scale: scale.optional(), modelId: id.optional(), tileSizePx: tileSizePx.optional(),
+    input: path, task, scale: scale.optional(), modelId: id.optional(), tileSizePx: tileSizePx.optional(), selfEnsemble: z.boolean().optional(),
   }), returns<{ jobId: JobId }>()),
   /** Writes an `enhancePhoto` result to a new file; never over its input, and over another file only with `overwrite`. */
   saveResult: method(z.strictObject({
@@ -106,7 +106,7 @@ export const apiMethods = {
   }), returns<{ path: string; bytes: number }>()),
   startBatch: method(z.strictObject({
     input: path, output: path, task, scale: scale.optional(), modelId: id.optional(), format,
-    quality: quality.optional(), recursive: z.boolean(), tileSizePx: tileSizePx.optional(),
+    quality: quality.optional(), recursive: z.boolean(), tileSizePx: tileSizePx.optional(), selfEnsemble: z.boolean().optional(),
   }), returns<{ jobId: JobId }>()),
   cancelJob: method(z.strictObject({ jobId: id }), returns<{ cancelled: boolean }>()),
   listJobs: method(z.strictObject({}), returns<JobInfo[]>()),

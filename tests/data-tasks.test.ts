@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { yccToRgb } from '../common/color.ts';
 import { psnrRgb } from '../common/image-metrics.ts';
-import { augmentPair, degrade, dihedral } from '../trainer/data/tasks.ts';
+import { augmentPair, degrade } from '../trainer/data/tasks.ts';
+import { dihedral, inverseSymmetry } from '../common/dihedral.ts';
 import { pairSource } from '../trainer/data/pair-source.ts';
 import { Rng } from '../trainer/rng.ts';
 import type { Batch } from '../trainer/fit/batch.ts';
@@ -21,7 +22,7 @@ function photo(width: number, height: number, seed = 1): { data: Uint8Array; wid
   return { data, width, height };
 }
 
-test('dihedral: a quarter turn moves the right column to the top row; four make the identity; all 8 differ', () => {
+test('dihedral: a quarter turn moves the right column to the top row; four make the identity; all 8 differ; inverseSymmetry undoes each', () => {
   // 2×3 single-channel image: rows [1 2 3], [4 5 6].
   const img = Float32Array.from([1, 2, 3, 4, 5, 6]);
   const r1 = dihedral(img, 2, 3, 1, 1);
@@ -31,6 +32,11 @@ test('dihedral: a quarter turn moves the right column to the top row; four make 
   assert.deepEqual([...r.data], [...img]);
   const all = new Set(Array.from({ length: 8 }, (_, k) => dihedral(img, 2, 3, 1, k).data.join()));
   assert.equal(all.size, 8);
+  for (let k = 0; k < 8; k++) {
+    const t = dihedral(img, 2, 3, 1, k);
+    const back = dihedral(t.data, t.height, t.width, 1, inverseSymmetry(k));
+    assert.deepEqual([back.height, back.width, [...back.data]], [2, 3, [...img]], `symmetry ${k} undone by ${inverseSymmetry(k)}`);
+  }
 });
 
 test('augmentation applies the same symmetry to input and target', () => {

@@ -72,7 +72,7 @@ describe('the app in Chromium (browser mode)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('enhance: open a photo, upscale ×2, compare with the slider, zoom and pan in step, save as PNG', async () => {
+  test('enhance: open a photo, upscale ×2, compare with the slider, zoom and pan in step, save as PNG; Best quality differs a little', async () => {
     const input = join(root, 'photos', 'photo.png');
     const inputHash = await sha256(input);
     await byTestId(page, 'nav-enhance').click();
@@ -149,6 +149,22 @@ describe('the app in Chromium (browser mode)', () => {
     await byTestId(page, 'save-overwrite').click();
     await byTestId(page, 'save-done').waitFor();
     assert.equal(await sha256(input), inputHash);
+
+    // Best quality (the engine's self-ensemble) is a second, slower run: the same size, slightly different pixels.
+    const fastSrc = await byTestId(page, 'compare-after').getAttribute('src');
+    await byTestId(page, 'enhance-quality').selectOption('true');
+    await byTestId(page, 'enhance-run').click();
+    await page.waitForFunction(([sel, was]) => document.querySelector(sel)?.getAttribute('src') !== was, ['[data-testid="compare-after"]', fastSrc] as const);
+    await byTestId(page, 'save-name').fill('photo-best.png');
+    await byTestId(page, 'save-button').click();
+    await byTestId(page, 'save-done').waitFor();
+    const [fast, best] = await Promise.all([output, join(root, 'photos', 'photo-best.png')].map((p) => sharp(p).raw().toBuffer({ resolveWithObject: true })));
+    assert.deepEqual([best.info.width, best.info.height], [600, 400]);
+    let diff = 0;
+    for (let i = 0; i < fast.data.length; i++) diff += Math.abs(fast.data[i] - best.data[i]);
+    diff /= fast.data.length;
+    assert.ok(diff > 0.05 && diff < 3, `Best differs from Fast by ${diff.toFixed(3)} per sample on average`);
+    await byTestId(page, 'enhance-quality').selectOption('false');
     await app.shot('enhance');
     app.assertNoPageErrors();
   });

@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { type BatchEvent, journalName, planBatch, runBatch } from '../electron/engine/batch.ts';
+import { enhanceImage } from '../electron/engine/enhance-image.ts';
 import { openModel } from '../electron/engine/model-catalog.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
 import { exportOnnx } from '../trainer/export/onnx-export.ts';
@@ -246,4 +247,25 @@ test('without --model the manifest default for the task and scale is used, check
   bytes[bytes.length - 1] ^= 1;
   await writeFile(file, bytes);
   await assert.rejects(openModel({ task: 'colorize', modelsDir }, { providers: 'cpu' }), (e: { code: string }) => e.code === 'model-invalid');
+});
+
+test('enhance --self-ensemble writes what the engine\'s Best quality gives, which differs from the plain run', async () => {
+  const input = join(dir, 'best');
+  await writeImage(join(input, 'a.png'), 48, 40, 7);
+  const runs: Record<string, Buffer> = {};
+  for (const [name, extra] of [['plain', []], ['best', ['--self-ensemble']]] as const) {
+    const out = join(dir, `best-out-${name}`);
+    const r = await cli(['decrappify', input, '--out', out, '--cpu', ...extra]).done;
+    assert.equal(r.code, 0, r.stderr);
+    runs[name] = await sharp(join(out, 'a.png')).raw().toBuffer();
+  }
+  const m = await openModel({ task: 'decrappify' }, { providers: 'cpu', threads: 1 });
+  try {
+    const expected = join(dir, 'best-expected.png');
+    await enhanceImage(m, join(input, 'a.png'), expected, { selfEnsemble: true });
+    assert.deepEqual(runs.best, await sharp(expected).raw().toBuffer());
+  } finally {
+    await m.release();
+  }
+  assert.notDeepEqual(runs.best, runs.plain);
 });

@@ -9,6 +9,7 @@ import { enhanceImage } from '../electron/engine/enhance-image.ts';
 import { planBatch, runBatch } from '../electron/engine/batch.ts';
 import { decodeImage, to8Bit } from '../electron/engine/image-io.ts';
 import { type EngineModel, loadModel } from '../electron/engine/model-session.ts';
+import { dihedral, inverseSymmetry } from '../common/dihedral.ts';
 import { planTiles, type RawImage, runTiled, tilePlanOptions } from '../electron/engine/tiling.ts';
 import { pattern, tinyModel } from './helpers/engine-fixtures.ts';
 import { readTiffTextTags } from './helpers/tiff-tags.ts';
@@ -36,12 +37,12 @@ async function identity(): Promise<EngineModel> {
 }
 
 /** Runs the network over `image` with the given tile size and returns its float output, HWC. */
-async function floatRun(m: EngineModel, image: RawImage, scale: number, tileSizePx: number): Promise<{ out: Float32Array; tiles: number }> {
+async function floatRun(m: EngineModel, image: RawImage, scale: number, tileSizePx: number, selfEnsemble = false): Promise<{ out: Float32Array; tiles: number }> {
   const c = m.descriptor.outChannels;
   const ow = image.widthPx * scale;
   const out = new Float32Array(ow * image.heightPx * scale * c);
   let tiles = 0;
-  await runTiled(m, image, scale, { tileSizePx, onTile: (_, total) => (tiles = total) }, (o, core) => {
+  await runTiled(m, image, scale, { tileSizePx, selfEnsemble, onTile: (_, total) => (tiles = total) }, (o, core) => {
     const [, ch, h, w] = o.dims;
     for (let k = 0; k < ch; k++) {
       for (let y = 0; y < core.heightPx; y++) {
@@ -107,6 +108,31 @@ test('tiled inference equals one whole-image run, and would not without the rece
     } finally {
       (m.descriptor as { receptiveMarginPx: number }).receptiveMarginPx = saved;
     }
+  }
+});
+
+test('the self-ensemble is the mean of the runs on the 8 turned photos, turned back; tiles do not change it', async () => {
+  // Sides that are multiples of the models' size multiple, so no run needs padding and the means can match exactly.
+  const [w, h] = [64, 48];
+  const image: RawImage = { data: pattern(w, h, 3), widthPx: w, heightPx: h, channels: 3 };
+  for (const [task, scale] of [['upscale', 2], ['colorize', 1]] as const) {
+    const m = await model(task, scale);
+    const c = m.descriptor.outChannels;
+    const expected = new Float32Array(w * scale * h * scale * c);
+    for (let k = 0; k < 8; k++) {
+      const t = dihedral(Float32Array.from(image.data), h, w, 3, k);
+      const { out } = await floatRun(m, { data: Buffer.from(t.data), widthPx: t.width, heightPx: t.height, channels: 3 }, scale, 1024);
+      const back = dihedral(out, t.height * scale, t.width * scale, c, inverseSymmetry(k));
+      for (let i = 0; i < expected.length; i++) expected[i] += back.data[i] / 8;
+    }
+    const ensemble = await floatRun(m, image, scale, 1024, true);
+    assert.ok(maxAbsDiff(ensemble.out, expected) < 1e-5, `${task}: not the mean of the turned runs`);
+    assert.ok(maxAbsDiff(ensemble.out, (await floatRun(m, image, scale, 1024)).out) > 1e-3, `${task}: the ensemble changed nothing`);
+    const minimum = 2 * Math.ceil(m.descriptor.receptiveMarginPx / m.descriptor.sizeMultiplePx) * m.descriptor.sizeMultiplePx + m.descriptor.sizeMultiplePx;
+    const odd: RawImage = { data: pattern(150, 110, 3), widthPx: 150, heightPx: 110, channels: 3 };
+    const tiled = await floatRun(m, odd, scale, minimum + 8, true);
+    assert.ok(tiled.tiles >= 12);
+    assert.ok(maxAbsDiff(tiled.out, (await floatRun(m, odd, scale, 1024, true)).out) < 1e-5, `${task}: tiled self-ensemble differs`);
   }
 });
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { selectBackend } from '../trainer/backends/select-backend.ts';
 import { openImageStore } from '../trainer/data/image-store.ts';
-import { dihedral } from '../trainer/data/tasks.ts';
+import { dihedral } from '../common/dihedral.ts';
 import { freshCheckpoint, readCheckpoint, writeCheckpoint } from '../trainer/fit/checkpoint.ts';
 import type { Callback } from '../trainer/fit/learner.ts';
 import { ParamLayout } from '../trainer/fit/param-layout.ts';

@@ -44,6 +44,8 @@ ${task === 'upscale' ? '\n  --scale N           2 or 4 (default 2, or the --mode
   --recursive         include subfolders, mirrored under DIR
   --jobs N            photos in flight at once, 1-${maxJobs} (default 1); they share the model
   --tile-size PX      largest tile side fed to the model, up to ${maxTileSizePx} (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
+  --self-ensemble     best quality: average the model over 8 rotations and mirrors of every
+                      tile (8× the time; ×4 Set5 +0.1 dB)
   --max-megapixels N  refuse larger inputs, 1-${maxMegapixels} (default ${(defaultPixelLimit / 1e6).toFixed(0)})
   --threads N         ONNX Runtime threads, at most the ${maxThreads} cores here (default all)
   --device D          auto (default: a GPU when one works, never a software one), gpu (fail
@@ -80,7 +82,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
       options: {
         out: { type: 'string' }, scale: { type: 'string' }, model: { type: 'string' }, format: { type: 'string', default: 'same' },
         quality: { type: 'string' }, recursive: { type: 'boolean', default: false }, jobs: { type: 'string' },
-        'tile-size': { type: 'string' }, 'max-megapixels': { type: 'string' }, threads: { type: 'string' },
+        'tile-size': { type: 'string' }, 'self-ensemble': { type: 'boolean', default: false }, 'max-megapixels': { type: 'string' }, threads: { type: 'string' },
         device: { type: 'string' }, cpu: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       },
     });
@@ -104,6 +106,7 @@ async function run(task: Task, argv: string[]): Promise<number> {
       pixelLimit: Math.round(positiveInt('--max-megapixels', values['max-megapixels'], defaultPixelLimit / 1e6, maxMegapixels) * 1e6),
       threads: positiveInt('--threads', values.threads, availableParallelism(), maxThreads),
       recursive: values.recursive,
+      selfEnsemble: values['self-ensemble'],
     };
     providers = deviceOption(values.device, values.cpu);
   } catch (e) {

@@ -32,6 +32,8 @@ export interface EnhanceImageOptions {
   format?: OutputFormat | 'same';
   quality?: number;
   tileSizePx?: number;
+  /** Best quality: average over 8 rotations and mirrors of every tile, 8× the time. */
+  selfEnsemble?: boolean;
   /** Largest input accepted, in pixels (sharp's limitInputPixels); 0 means no limit. */
   pixelLimit?: number;
   signal?: AbortSignal;
@@ -144,6 +146,7 @@ async function renderPixels(model: EngineModel, inPath: FsPath, o: EnhanceImageO
   const alloc = (n: number) => (sixteen ? new Uint16Array(n) : Buffer.alloc(n));
   const tileOptions = {
     tileSizePx: o.tileSizePx ?? defaultTileSizePx(d.scale),
+    selfEnsemble: o.selfEnsemble,
     signal: o.signal,
     onTile: (done: number, total: number) =>
       o.onProgress?.({ fraction: done / total, tilesDone: done, tilesTotal: total, inputMegapixels: (source.widthPx * source.heightPx) / 1e6 }),

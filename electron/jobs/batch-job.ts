@@ -20,7 +20,7 @@ export async function batchJob(o: BatchJobOptions, io: JobIo): Promise<BatchResu
     tilePlanOptions(model.descriptor, o.tileSizePx ?? defaultTileSizePx(model.descriptor.scale));
     const started = performance.now();
     const summary = await runBatch(model, plan, {
-      format: o.format, quality: o.quality, tileSizePx: o.tileSizePx, pixelLimit: o.pixelLimit, jobs: o.jobs, signal: io.signal,
+      format: o.format, quality: o.quality, tileSizePx: o.tileSizePx, selfEnsemble: o.selfEnsemble, pixelLimit: o.pixelLimit, jobs: o.jobs, signal: io.signal,
       onEvent: (e) => {
         if (e.type === 'file-done') io.emit({ type: 'file', file: { input: e.item.inputPath, output: e.item.outputPath, status: 'done' } });
         else if (e.type === 'file-skipped') io.emit({ type: 'file', file: { input: e.item.inputPath, output: e.item.outputPath, status: 'skipped' } });

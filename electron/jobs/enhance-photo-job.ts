@@ -15,7 +15,7 @@ export async function enhancePhotoJob(o: EnhancePhotoJobOptions, io: JobIo): Pro
     await mkdir(o.resultsDir, { recursive: true });
     const result = join(o.resultsDir, `${basename(o.input, extname(o.input)).slice(0, 100)}-${randomUUID().slice(0, 8)}.png`);
     const r = await enhanceImage(model, o.input, result, {
-      format: 'png', tileSizePx: o.tileSizePx, signal: io.signal,
+      format: 'png', tileSizePx: o.tileSizePx, selfEnsemble: o.selfEnsemble, signal: io.signal,
       onProgress: (p) => {
         const elapsedSeconds = (performance.now() - started) / 1000;
         io.emit({ type: 'progress', progress: {

@@ -22,6 +22,8 @@ export interface BatchJobOptions extends ModelRef {
   quality?: number;
   recursive: boolean;
   tileSizePx?: number;
+  /** Average over 8 rotations and mirrors of every tile: 8× the time. */
+  selfEnsemble?: boolean;
   pixelLimit?: number;
   /** Photos in flight at once. */
   jobs?: number;
@@ -34,6 +36,7 @@ export interface EnhancePhotoJobOptions extends ModelRef {
   task: Task;
   scale?: 2 | 4;
   tileSizePx?: number;
+  selfEnsemble?: boolean;
   /** The private folder the lossless result goes into. */
   resultsDir: string;
   threads?: number;

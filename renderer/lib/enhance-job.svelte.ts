@@ -9,6 +9,8 @@ export class EnhanceJob extends Action {
   task: Task = $state('upscale');
   scale: 2 | 4 = $state(2);
   modelId: string | undefined = $state();
+  /** The engine's self-ensemble: 8 passes per tile. */
+  selfEnsemble = $state(false);
   jobId: string | undefined = $state();
 
   readonly job = $derived(this.jobId ? jobs[this.jobId] : undefined);

@@ -9,7 +9,7 @@ import { type ImageStore, importToStore, openImageStore, type StoredImage, type 
 import type { SkippedFile } from '../data/import-images.ts';
 import { type ClassInfo, readLabelledDataset } from '../data/labelled-layouts.ts';
 import { cropAt, epochSampler } from '../data/sampling.ts';
-import { dihedral } from '../data/tasks.ts';
+import { dihedral } from '../../common/dihedral.ts';
 import type { Batch, DataSource } from '../fit/batch.ts';
 import type { FitEvent } from '../fit/callbacks.ts';
 import { type Checkpoint, type EpochRecord, readCheckpoint, writeCheckpoint } from '../fit/checkpoint.ts';

@@ -7,7 +7,7 @@ export const startBatch: Handler<'startBatch'> = async (ctx, args) => {
   const model = await ctx.models.resolve(args.modelId, args.task, args.scale);
   const jobId = ctx.jobs.start('batch', {
     input, output, task: args.task, scale: args.scale, format: args.format, quality: args.quality, recursive: args.recursive,
-    tileSizePx: args.tileSizePx, ...model, providers: ctx.providers, threads: ctx.threads,
+    tileSizePx: args.tileSizePx, selfEnsemble: args.selfEnsemble, ...model, providers: ctx.providers, threads: ctx.threads,
   }, `${args.task} ${basename(input)} → ${basename(output)}`);
   return { jobId };
 };
