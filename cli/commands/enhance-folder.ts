@@ -45,7 +45,7 @@ ${task === 'upscale' ? '\n  --scale N           2 or 4 (default 2, or the --mode
   --jobs N            photos in flight at once, 1-${maxJobs} (default 1); they share the model
   --tile-size PX      largest tile side fed to the model, up to ${maxTileSizePx} (default ${defaultTileSizePx(2)}, ×4: ${defaultTileSizePx(4)}); smaller uses less memory
   --self-ensemble     best quality: average the model over 8 rotations and mirrors of every
-                      tile (8× the time; ×4 Set5 +0.1 dB)
+                      tile (8× the time; ×2 Set5 +0.2 dB)
   --max-megapixels N  refuse larger inputs, 1-${maxMegapixels} (default ${(defaultPixelLimit / 1e6).toFixed(0)})
   --threads N         ONNX Runtime threads, at most the ${maxThreads} cores here (default all)
   --device D          auto (default: a GPU when one works, never a software one), gpu (fail
