@@ -136,6 +136,17 @@ test('the self-ensemble is the mean of the runs on the 8 turned photos, turned b
   }
 });
 
+test('a cancel during a self-ensemble tile stops before its 8 runs are done', async () => {
+  const m = await model('upscale', 2);
+  const controller = new AbortController();
+  let runs = 0;
+  const counting: EngineModel = { ...m, run: (t) => { runs++; controller.abort(); return m.run(t); } };
+  const image: RawImage = { data: pattern(64, 48, 3), widthPx: 64, heightPx: 48, channels: 3 };
+  await assert.rejects(runTiled(counting, image, 2, { tileSizePx: 1024, selfEnsemble: true, signal: controller.signal }, () => {}),
+    (e: { code?: string }) => e.code === 'aborted');
+  assert.equal(runs, 1);
+});
+
 test('JPEG → JPEG keeps the ICC profile and EXIF, applies the orientation and resets it to 1', async () => {
   const input = join(dir, 'camera.jpg');
   await sharp(pattern(48, 32, 3), { raw: { width: 48, height: 32, channels: 3 } })

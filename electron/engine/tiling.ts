@@ -174,7 +174,7 @@ export async function runTiled(
     if (o.signal?.aborted) throw abortedError();
     const t = tiles[i];
     const input = readTile(image, t, d.inChannels);
-    const output = o.selfEnsemble ? await runSelfEnsemble(model, input) : await model.run(input);
+    const output = o.selfEnsemble ? await runSelfEnsemble(model, input, o.signal) : await model.run(input);
     const [, c, h, w] = output.dims;
     if (c !== d.outChannels || h !== t.paddedHeightPx * networkScale || w !== t.paddedWidthPx * networkScale) {
       throw new EngineError('model-invalid', `model returned [${output.dims}] for a [${t.paddedHeightPx}×${t.paddedWidthPx}] tile; its descriptor promised ${d.outChannels} channels at ×${networkScale}`);
@@ -204,9 +204,11 @@ function turnNchw(t: NchwTensor, k: number): NchwTensor {
  * The geometric self-ensemble (EDSR's "+" models): the network's outputs on the tile's 8 symmetries,
  * each turned back and averaged. A network is not exactly equivariant, so its errors partly cancel.
  */
-async function runSelfEnsemble(model: EngineModel, input: NchwTensor): Promise<NchwTensor> {
+async function runSelfEnsemble(model: EngineModel, input: NchwTensor, signal: AbortSignal | undefined): Promise<NchwTensor> {
   let sum: NchwTensor | undefined;
   for (let k = 0; k < 8; k++) {
+    // A tile takes 8 runs here: a cancel need not wait for all of them.
+    if (signal?.aborted) throw abortedError();
     const back = turnNchw(await model.run(turnNchw(input, k)), inverseSymmetry(k));
     if (!sum) sum = back;
     else if (back.dims.join() !== sum.dims.join()) {
