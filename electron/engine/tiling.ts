@@ -173,8 +173,8 @@ export async function runTiled(
   for (let i = 0; i < tiles.length; i++) {
     if (o.signal?.aborted) throw abortedError();
     const t = tiles[i];
-    const input = readTile(image, t, d.inChannels);
-    const output = o.selfEnsemble ? await runSelfEnsemble(model, input, o.signal) : await model.run(input);
+    // The input tile is not kept past its run: at 12 MP it is ~50 MB of peak memory.
+    const output = o.selfEnsemble ? await runSelfEnsemble(model, readTile(image, t, d.inChannels), o.signal) : await model.run(readTile(image, t, d.inChannels));
     const [, c, h, w] = output.dims;
     if (c !== d.outChannels || h !== t.paddedHeightPx * networkScale || w !== t.paddedWidthPx * networkScale) {
       throw new EngineError('model-invalid', `model returned [${output.dims}] for a [${t.paddedHeightPx}×${t.paddedWidthPx}] tile; its descriptor promised ${d.outChannels} channels at ×${networkScale}`);
