@@ -30,7 +30,7 @@ export interface Recipe {
   notes: string;
 }
 
-// ×2: widths 16-32-64-128 (0.46 M parameters) upscale a 12 MP photo in 19–24 s on 2 cores; 24-48-96-192
+// ×2: widths 16-32-64-128 (0.46 M parameters) upscale a 12 MP photo in 19–28 s on 2 cores; 24-48-96-192
 // (1.04 M) scored the same at 11 k crops (36.29 / 32.25) but runs at 0.30 MP/s (≈ 40 s), past the 30 s goal.
 // ×4 keeps 24-48-96-192 (no speed goal). L1 was chosen from the SR literature; the later equal-time
 // ablation (docs/ablation-x2.md) found MSE and progressive crops ahead at 6 minutes: the next rebuild's choice.
