@@ -44,7 +44,7 @@ for (const recipe of recipes) {
   if (!curve?.length) continue;
   if (values['write-manifest']) entry.training.curve = curve;
   const cropsPerEpoch = (entry.training.steps / curve.length) * entry.training.batchSize;
-  panels.push({ id: recipe.id, curve, cropsPerEpoch, metric: recipe.task === 'colorize' ? 'psnrRgb' : 'psnrY', 
+  panels.push({ id: recipe.id, curve, cropsPerEpoch, metric: recipe.task === 'colorize' ? 'psnrRgb' : 'psnrY',
     stageLabels: entry.training.stages.map((s) => `lr ${s.lr}${s.loss ? `, ${s.loss}` : ''}${s.cropPx ? `, ${s.cropPx}-px crops` : ''}`) });
 }
 if (values['write-manifest']) writeFileAtomic(manifestPath, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);

@@ -99,7 +99,7 @@ for (const recipe of chosen as Recipe[]) {
   const trainingData = `${trainImages} photos of ${recipe.datasets.join(' + ')} (../shared/datasets)`;
   const trainedStages = manifestStages(stages);
   const lossKinds = [...new Set(phases.map((p) => p.loss.kind))].join(', then ');
-  const bytes = exportOnnx(def, r.layout.toMap(r.weights), {
+  const bytes = exportOnnx(def, weights!, {
     id: recipe.id, trainingData, trainingStages: JSON.stringify(trainedStages), trainingLoss: lossKinds,
   });
   writeFileAtomic(join(modelsDir, `${recipe.id}.onnx`), [bytes]);
