@@ -14,10 +14,12 @@ export interface Stage {
   freeze?: string[];
 }
 
-/** A stage of a shipped default: a later phase may train with another loss or crop size than the recipe's. */
+/** A stage of a shipped default: a later phase may train with another loss or crop size than the recipe's, or grow the model. */
 export interface TrainedStage extends Stage {
   loss?: string;
   cropPx?: number;
+  /** Architecture options this stage adds (e.g. { headBlocks: 4 }), their new layers starting as the identity. */
+  grow?: Record<string, number>;
 }
 
 /** How a shipped model was made, so anyone can rebuild it and see what it cost. */

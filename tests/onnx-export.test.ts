@@ -131,9 +131,12 @@ for (const t of tasks)
   for (const skip of ['add', 'concat'] as const)
     for (const crossConnections of [false, true])
       for (const act of ['relu', 'leaky-relu'] as Activation[]) unetVariants.push({ ...t, widths, skip, crossConnections, act });
+// Head blocks (the grown ×4): with added and with concatenated skips.
+unetVariants.push({ task: 'upscale', scale: 4, resolution: 'low-res', widths, headBlocks: 2 });
+unetVariants.push({ task: 'decrappify', scale: 1, widths, skip: 'concat', headBlocks: 1 });
 
 unetVariants.forEach((o, i) => {
-  const name = `${o.task} ×${o.scale} ${o.resolution ?? ''} skip=${o.skip} cross=${o.crossConnections} ${o.act}`;
+  const name = `${o.task} ×${o.scale} ${o.resolution ?? ''} skip=${o.skip} cross=${o.crossConnections} ${o.act}${o.headBlocks ? ` head blocks ${o.headBlocks}` : ''}`;
   test(`ONNX export matches TF.js: ${name}`, async (t) => {
     const def = createUNet(o);
     // Sides are multiples of sizeMultiplePx (the engine pads); two shapes check N, H, W are dynamic.

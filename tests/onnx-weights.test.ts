@@ -10,6 +10,7 @@ test('an exported model reads back to the same spec and the same weights, bit fo
   for (const spec of [
     { kind: 'unet', options: { task: 'upscale', scale: 2, widths: [8, 16, 32], crossConnections: true } },
     { kind: 'unet', options: { task: 'colorize', scale: 1, widths: [8, 16] } },
+    { kind: 'unet', options: { task: 'upscale', scale: 4, widths: [8, 16, 32], headBlocks: 2 } },
   ] as ModelSpec[]) {
     const def = buildModel(spec);
     const layout = new ParamLayout(def.params);

@@ -39,6 +39,8 @@ export interface ResBlockOptions {
   kernelPx?: 1 | 3;
   /** Start as the identity (or as zero when channels change): for a network's last blocks, so an untrained model returns its input. */
   zeroInit?: boolean;
+  /** False drops the activation after the sum (EDSR's block), so a zero-initialised block is exactly the identity. */
+  actAfterSum?: boolean;
 }
 
 /**
@@ -58,7 +60,8 @@ export function resBlock(reg: ParamRegistry, name: string, o: ResBlockOptions): 
       const y = ops.conv2d(ops.act(ops.conv2d(x, conv1, 1), act), conv2, stride);
       let s = stride === 2 ? ops.avgPool2x(x) : x;
       if (idConv) s = ops.conv2d(s, idConv, 1);
-      return ops.act(ops.add(y, s), act);
+      const sum = ops.add(y, s);
+      return o.actAfterSum === false ? sum : ops.act(sum, act);
     },
   };
 }

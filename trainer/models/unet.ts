@@ -18,6 +18,11 @@ export interface UNetOptions extends EncoderOptions {
    * cheaper); 'pre-upsampled' takes the input already resized to the output size (the lesson's way).
    */
   resolution?: 'low-res' | 'pre-upsampled';
+  /**
+   * Residual blocks at full (input) resolution between the decoder and the output, zero-initialised:
+   * depth where fine detail is made, and a trained model grown by them keeps its output at first.
+   */
+  headBlocks?: number;
 }
 
 /** The reference U-Net of the benchmarks: ResBlocks 32-64-128-256 down, mirrored up, 1.84 M parameters. */
@@ -45,9 +50,12 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
     ups.push(resBlock(reg, `decoder/up${i + 1}`, { inCh, outCh: w[level - 1], act: o.act }));
     if (o.crossConnections) crosses.push(resBlock(reg, `decoder/cross${i + 1}`, { inCh: w[level - 1], outCh: w[level - 1], act: o.act }));
   }
+  const headCh = concat ? 2 * w[0] : w[0];
+  const refine = Array.from({ length: o.headBlocks ?? 0 }, (_, i) =>
+    resBlock(reg, `head/refine${i + 1}`, { inCh: headCh, outCh: headCh, act: o.act, zeroInit: true, actAfterSum: false }));
   // Zero-initialised head: an untrained model returns its (upsampled) input, so training starts
   // from a sensible image instead of noise.
-  const toOut = resBlock(reg, 'head/out', { inCh: concat ? 2 * w[0] : w[0], outCh: outCh * shuffle * shuffle, act: 'none', zeroInit: true });
+  const toOut = resBlock(reg, 'head/out', { inCh: headCh, outCh: outCh * shuffle * shuffle, act: 'none', zeroInit: true });
   const end = resBlock(reg, 'head/end', { inCh: outCh, outCh, act: 'none', zeroInit: true });
   // The residual's base: the input upsampled bicubically (learnable, starts exact), as in the lesson.
   const base = shuffle > 1 ? reg.bicubicUpsample('head/base', 3, shuffle) : undefined;
@@ -63,6 +71,7 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
       if (o.crossConnections) s = crosses[i].forward(ops, s);
       h = concat ? ops.concat([h, s]) : ops.add(h, s);
     }
+    for (const b of refine) h = b.forward(ops, h);
     h = toOut.forward(ops, h);
     if (colorize) return end.forward(ops, h);
     let skip = xn;
@@ -87,7 +96,7 @@ export function createUNet(o: UNetOptions): ModelDef<UNetOptions> {
       receptiveMarginPx: receptiveRadiusPx(reg.specs, forward),
       inputRange: [0, 1],
       resolution,
-      architecture: `unet-${w.join('-')}${concat ? '-concat' : ''}${o.crossConnections ? '-cross' : ''}`,
+      architecture: `unet-${w.join('-')}${concat ? '-concat' : ''}${o.crossConnections ? '-cross' : ''}${o.headBlocks ? `-head${o.headBlocks}` : ''}`,
     },
   };
 }

@@ -5,10 +5,12 @@ import type { TrainedStage } from '../../common/model-manifest.ts';
 import type { UNetOptions } from '../models/unet.ts';
 import type { DegradeOptions } from '../data/tasks.ts';
 
-/** A recipe stage; a different loss or crop size starts a new phase, trained from the previous phase's weights. */
+/** A recipe stage; a different loss or crop size, or a grown model, starts a new phase, trained from the previous phase's weights. */
 export interface RecipeStage extends Stage {
   loss?: LossSpec;
   cropPx?: number;
+  /** Grow the model from this stage on (its new layers start as the identity, so the output is kept). */
+  grow?: Pick<UNetOptions, 'headBlocks'>;
 }
 
 /** How one shipped default is trained: everything `npm run train:defaults` needs to rebuild it. */
@@ -74,16 +76,20 @@ export const recipes: Recipe[] = [
 export interface RecipePhase {
   loss: LossSpec;
   cropPx: number;
+  /** The model's options in this phase: the recipe's, grown by every earlier `grow`. */
+  options: UNetOptions;
   stages: Stage[];
 }
 
-/** Consecutive stages with the same loss and crop size train as one phase: one trainRun, one checkpoint. */
+/** Consecutive stages with the same loss and crop size train as one phase (one trainRun, one checkpoint); a `grow` starts a phase. */
 export function recipePhases(recipe: Recipe, stages: RecipeStage[] = recipe.stages): RecipePhase[] {
   const phases: RecipePhase[] = [];
-  for (const { loss = recipe.loss, cropPx = recipe.cropPx, ...stage } of stages) {
+  let options = recipe.options;
+  for (const { loss = recipe.loss, cropPx = recipe.cropPx, grow, ...stage } of stages) {
     const last = phases.at(-1);
-    if (last && last.cropPx === cropPx && JSON.stringify(last.loss) === JSON.stringify(loss)) last.stages.push(stage);
-    else phases.push({ loss, cropPx, stages: [stage] });
+    if (grow) options = { ...options, ...grow };
+    if (last && !grow && last.cropPx === cropPx && JSON.stringify(last.loss) === JSON.stringify(loss)) last.stages.push(stage);
+    else phases.push({ loss, cropPx, options, stages: [stage] });
   }
   return phases;
 }
@@ -91,6 +97,21 @@ export function recipePhases(recipe: Recipe, stages: RecipeStage[] = recipe.stag
 /** The stages as the manifest records them (a phase's loss by its kind). */
 export function manifestStages(stages: RecipeStage[]): TrainedStage[] {
   return stages.map(({ loss, ...s }) => ({ ...s, ...(loss ? { loss: loss.kind } : {}) }));
+}
+
+/**
+ * How many of a recipe's phases a shipped model already holds: its manifest stages must be exactly the
+ * recipe's first whole phases, and at least one phase must be left to train.
+ */
+export function phasesDone(id: string, phases: RecipePhase[], stages: RecipeStage[], shipped: TrainedStage[]): number {
+  let done = 0;
+  let count = 0;
+  while (count < phases.length && done + phases[count].stages.length <= shipped.length) done += phases[count++].stages.length;
+  if (count === 0 || done !== shipped.length || JSON.stringify(manifestStages(stages.slice(0, done))) !== JSON.stringify(shipped)) {
+    throw new Error(`${id}: the shipped model's stages ${JSON.stringify(shipped)} are not the first whole phases of its recipe`);
+  }
+  if (count === phases.length) throw new Error(`${id}: the shipped model already has every stage of its recipe`);
+  return count;
 }
 
 export function findRecipe(task: string, scale?: number): Recipe | undefined {

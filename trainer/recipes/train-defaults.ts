@@ -19,7 +19,8 @@ import { buildModel } from '../models/build-model.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { fitReporter } from '../../cli/fit-reporting.ts';
 import { bar, formatDuration, ProgressLine } from '../../cli/progress-line.ts';
-import { findRecipe, manifestStages, recipePhases, recipes, type Recipe } from './default-recipes.ts';
+import { readOnnxWeights } from '../export/onnx-weights.ts';
+import { findRecipe, manifestStages, phasesDone, recipePhases, recipes, type Recipe, type RecipePhase, type RecipeStage } from './default-recipes.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const modelsDir = join(root, 'resources/models');
@@ -30,11 +31,12 @@ const { values } = parseArgs({
     datasets: { type: 'string', default: join(root, '../shared/datasets') },
     runs: { type: 'string', default: join(homedir(), '.cache/enhance/train-defaults') },
     backend: { type: 'string' }, workers: { type: 'string' }, epochs: { type: 'string' },
+    'from-shipped': { type: 'boolean', default: false },
   },
 });
 const chosen = values.all ? recipes : [findRecipe(values.task ?? '', values.scale ? Number(values.scale) : undefined)];
 if (chosen.some((r) => !r)) {
-  console.error('usage: npm run train:defaults -- --task upscale|decrappify|colorize [--scale 2|4] | --all [--runs DIR] [--datasets DIR] [--epochs N]');
+  console.error('usage: npm run train:defaults -- --task upscale|decrappify|colorize [--scale 2|4] | --all [--runs DIR] [--datasets DIR] [--epochs N] [--from-shipped]');
   process.exit(2);
 }
 
@@ -60,7 +62,6 @@ for (const recipe of chosen as Recipe[]) {
   });
   line.log(`${recipe.id}: store ${summary.count} images (${summary.skipped.length} skipped)`);
   const store = openImageStore(storeDir);
-  const spec = { kind: 'unet' as const, options: recipe.options };
   const phases = recipePhases(recipe, stages);
   // A later phase starts from the earlier one's weights (fresh optimizer state), keeps the first phase's
   // validation crops so the curve stays comparable, and samples epochs the earlier phases did not.
@@ -69,7 +70,15 @@ for (const recipe of chosen as Recipe[]) {
   let r: TrainRunResult | undefined;
   let batchesPerEpoch = 0;
   let trainImages = 0;
+  let firstPhase = 0;
+  if (values['from-shipped']) {
+    ({ firstPhase, weights } = shippedPhases(recipe, phases, stages));
+    history.push(...shippedHistory(recipe));
+    line.log(`${recipe.id}: phases 1–${firstPhase} taken from resources/models/${recipe.id}.onnx (${history.length} epochs)`);
+  }
   for (const [k, phase] of phases.entries()) {
+    if (k < firstPhase) continue;
+    const spec = { kind: 'unet' as const, options: phase.options };
     const data = pairSource({
       store, task: recipe.task, scale: recipe.scale, batchSize: recipe.batchSize, cropPx: phase.cropPx, validationCropPx: recipe.cropPx,
       epochOffset: history.length, seed: recipe.seed, ...recipe.degrade,
@@ -95,6 +104,7 @@ for (const recipe of chosen as Recipe[]) {
   }
   const seconds = history.reduce((a, h) => a + h.seconds, 0);
   const steps = history.length * batchesPerEpoch;
+  const spec = { kind: 'unet' as const, options: phases.at(-1)!.options };
   const def = buildModel(spec);
   const trainingData = `${trainImages} photos of ${recipe.datasets.join(' + ')} (../shared/datasets)`;
   const trainedStages = manifestStages(stages);
@@ -105,7 +115,7 @@ for (const recipe of chosen as Recipe[]) {
   writeFileAtomic(join(modelsDir, `${recipe.id}.onnx`), [bytes]);
   writeFileSync(join(runDir, 'history.json'), JSON.stringify(history, null, 1));
   const manifestPath = join(modelsDir, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+  const manifest = readManifest();
   const entry: ModelManifestEntry = {
     id: recipe.id, file: `${recipe.id}.onnx`, descriptor: def.descriptor!,
     sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, trained: true, notes: recipe.notes,
@@ -123,3 +133,33 @@ for (const recipe of chosen as Recipe[]) {
   line.log(`${recipe.id}: ${(bytes.length / 1e6).toFixed(2)} MB written to resources/models after ${formatDuration(seconds)} of training (${steps} steps); run npm run bench:quality -- --write-manifest for its metrics`);
 }
 line.done();
+
+function readManifest(): ModelManifest {
+  return JSON.parse(readFileSync(join(modelsDir, 'manifest.json'), 'utf8')) as ModelManifest;
+}
+
+/**
+ * --from-shipped: the phases the shipped model's manifest entry already lists are not retrained; the
+ * next phase starts from the shipped ONNX's weights (read back by name), as it would from that phase's
+ * checkpoint. So a recipe that appends a phase continues from what ships on a machine without the run folder.
+ */
+function shippedPhases(recipe: Recipe, phases: RecipePhase[], stages: RecipeStage[]): { firstPhase: number; weights: Map<string, Float32Array> } {
+  const firstPhase = phasesDone(recipe.id, phases, stages, readManifest().models.find((m) => m.id === recipe.id)?.training?.stages ?? []);
+  const { spec, weights } = readOnnxWeights(readFileSync(join(modelsDir, `${recipe.id}.onnx`)));
+  if (JSON.stringify(spec.options) !== JSON.stringify(phases[firstPhase - 1].options)) {
+    throw new Error(`${recipe.id}: the shipped model's options ${JSON.stringify(spec.options)} are not its last phase's`);
+  }
+  return { firstPhase, weights };
+}
+
+/** The shipped model's per-epoch curve as training history, so steps, wall time and the curve carry on. */
+function shippedHistory(recipe: Recipe): EpochRecord[] {
+  const training = readManifest().models.find((m) => m.id === recipe.id)?.training;
+  const curve = training?.curve ?? [];
+  const epochs = training?.stages.reduce((a, s) => a + s.epochs, 0);
+  if (curve.length !== epochs) throw new Error(`${recipe.id}: the manifest's curve has ${curve.length} epochs, its stages ${epochs}`);
+  return curve.map((c) => ({
+    epoch: c.epoch, stage: c.stage, trainLoss: c.trainLoss, valLoss: c.validationLoss, seconds: c.seconds, imgPerSec: 0,
+    metrics: Object.fromEntries(Object.entries({ psnrY: c.psnrY, psnrRgb: c.psnrRgb }).filter(([, v]) => v !== undefined)) as Record<string, number>,
+  }));
+}
