@@ -150,6 +150,29 @@ test('a file the batch did not write is reported and left alone; only journalled
   assert.equal(await readFile(join(out, 'd.png'), 'utf8'), 'edited');
 });
 
+test('a rerun in the other quality does not pass off the earlier outputs as its own, nor replace them', async () => {
+  const input = join(dir, 'quality');
+  await mkdir(input);
+  for (const [i, name] of ['a', 'b'].entries()) await png(join(input, `${name}.png`), 24, 16, 30 + i);
+  const out = join(dir, 'quality-out');
+  const run = async (best: boolean) => {
+    const s = await runBatch(identity, await planBatch(input, out), { selfEnsemble: best });
+    return { enhanced: s.enhanced, skipped: s.skipped, failed: s.failed.map((f) => `${relative(input, f.inputPath)} ${f.error.code}: ${f.error.message}`) };
+  };
+  assert.deepEqual(await run(false), { enhanced: 2, skipped: 0, failed: [] });
+  const fastBytes = await readFile(join(out, 'a.png'));
+  const best = await run(true);
+  assert.deepEqual([best.enhanced, best.skipped], [0, 0]);
+  assert.equal(best.failed.length, 2);
+  assert.match(best.failed[0], /^a\.png output-collision: .*a\.png was enhanced in Fast quality by an earlier run; choose another output folder \(or move it away\) for Best$/);
+  assert.deepEqual(await readFile(join(out, 'a.png')), fastBytes);
+  // Moved away, it is made again in Best; then each quality's rerun treats the folder as its own or not.
+  await rm(join(out, 'a.png'));
+  assert.deepEqual((await run(true)).enhanced, 1);
+  assert.deepEqual((await run(true)).failed.map((f) => f.replace(/:.*/, '')), ['b.png output-collision']);
+  assert.deepEqual(await run(false), { enhanced: 0, skipped: 1, failed: [`a.png output-collision: ${join(out, 'a.png')} was enhanced in Best quality by an earlier run; choose another output folder (or move it away) for Fast`] });
+});
+
 test('a rerun removes the temp files of a killed run and keeps those of a live one', async () => {
   const input = join(dir, 'temps');
   await mkdir(input);

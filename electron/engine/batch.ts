@@ -24,8 +24,9 @@ const formatOfExtension: Record<string, OutputFormat> = {
 
 /**
  * The outputs this tool finished, one JSON line each ({"file": path relative to the output folder,
- * "bytes": size}), appended and synced before each output takes its name. A file at an output's
- * name counts as done only when it is listed here with its size; anything else there is not ours.
+ * "bytes": size, "best": true when made in Best quality}), appended and synced before each output
+ * takes its name. A file at an output's name counts as done only when it is listed here with its size
+ * and was made in this run's quality; anything else there is not ours.
  */
 export const journalName = '.enhance-journal';
 
@@ -200,43 +201,50 @@ function isAlive(pid: number): boolean {
 }
 
 /** The journal of an output folder: read once, appended (and synced) as outputs finish. */
+interface JournalEntry {
+  bytes: number;
+  /** Made in Best quality (the self-ensemble). */
+  best: boolean;
+}
+
 class Journal {
   private handle?: Promise<FileHandle>;
   private last: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly path: string, private readonly sizes: Map<string, number>) {}
+  private constructor(private readonly path: string, private readonly entries: Map<string, JournalEntry>) {}
 
   static async open(outputRoot: string): Promise<Journal> {
     const path = join(outputRoot, journalName);
-    const sizes = new Map<string, number>();
+    const entries = new Map<string, JournalEntry>();
     const text = await readFile(path, 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
       try {
         // A line cut short by a crash fails to parse and is ignored: its output was never renamed into place.
-        const entry = JSON.parse(line) as { file?: string; fileBytes?: string; bytes?: number };
+        const entry = JSON.parse(line) as { file?: string; fileBytes?: string; bytes?: number; best?: boolean };
         const rel = entry.fileBytes !== undefined ? Buffer.from(entry.fileBytes, 'base64') : entry.file !== undefined ? Buffer.from(entry.file) : undefined;
-        if (rel && typeof entry.bytes === 'number') sizes.set(keyOf(rel), entry.bytes);
+        if (rel && typeof entry.bytes === 'number') entries.set(keyOf(rel), { bytes: entry.bytes, best: entry.best === true });
       } catch {
         continue;
       }
     }
-    return new Journal(path, sizes);
+    return new Journal(path, entries);
   }
 
-  /** The recorded size of an output, if this tool finished it. */
-  size(rel: Buffer): number | undefined {
-    return this.sizes.get(keyOf(rel));
+  /** What was recorded of an output, if this tool finished it. */
+  entry(rel: Buffer): JournalEntry | undefined {
+    return this.entries.get(keyOf(rel));
   }
 
-  record(rel: Buffer, bytes: number): Promise<void> {
-    const line = `${JSON.stringify(isUtf8(rel) ? { file: rel.toString(), bytes } : { fileBytes: rel.toString('base64'), bytes })}\n`;
+  record(rel: Buffer, entry: JournalEntry): Promise<void> {
+    const name = isUtf8(rel) ? { file: rel.toString() } : { fileBytes: rel.toString('base64') };
+    const line = `${JSON.stringify({ ...name, bytes: entry.bytes, ...(entry.best ? { best: true } : {}) })}\n`;
     // One append at a time, each synced before the output it names appears.
     const done = this.last.then(async () => {
       this.handle ??= open(this.path, 'a');
       const fh = await this.handle;
       await fh.write(line);
       await fh.datasync();
-      this.sizes.set(keyOf(rel), bytes);
+      this.entries.set(keyOf(rel), entry);
     });
     this.last = done.catch(() => {});
     return done;
@@ -248,12 +256,16 @@ class Journal {
   }
 }
 
-/** Why a file at an output's name is not taken as done, or undefined when it is a finished output. */
-function foreignOutput(outputPath: string, st: Awaited<ReturnType<typeof lstat>>, recorded: number | undefined): string | undefined {
+const qualityName = (best: boolean) => (best ? 'Best' : 'Fast');
+
+/** Why a file at an output's name is not taken as done, or undefined when it is a finished output of this run's quality. */
+function foreignOutput(outputPath: string, st: Awaited<ReturnType<typeof lstat>>, recorded: JournalEntry | undefined, best: boolean): string | undefined {
   if (st.isDirectory()) return `a folder is in the way of its output ${outputPath}`;
   if (!st.isFile()) return `something that is not a file is in the way of its output ${outputPath}`;
   if (recorded === undefined) return `${outputPath} already exists and was not written by Enhance; move it away or choose another output folder`;
-  if (recorded !== Number(st.size)) return `${outputPath} changed since Enhance wrote it (${st.size} bytes, was ${recorded}); move it away to enhance the photo again`;
+  if (recorded.bytes !== Number(st.size)) return `${outputPath} changed since Enhance wrote it (${st.size} bytes, was ${recorded.bytes}); move it away to enhance the photo again`;
+  // Skipping it would hand back the other quality's result as this run's.
+  if (recorded.best !== best) return `${outputPath} was enhanced in ${qualityName(recorded.best)} quality by an earlier run; choose another output folder (or move it away) for ${qualityName(best)}`;
   return undefined;
 }
 
@@ -313,7 +325,7 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       }
     }
     if (existing) {
-      const why = foreignOutput(item.outputPath, existing, journal.size(rel));
+      const why = foreignOutput(item.outputPath, existing, journal.entry(rel), o.selfEnsemble === true);
       if (why === undefined) {
         summary.skipped++;
         emit({ type: 'file-skipped', item });
@@ -335,7 +347,7 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       const r = await enhanceImage(model, paths.input, paths.output, {
         ...o,
         format: item.format,
-        beforeRename: (bytes) => journal.record(rel, bytes),
+        beforeRename: (bytes) => journal.record(rel, { bytes, best: o.selfEnsemble === true }),
         onProgress: (p) => {
           inFlight.set(item.inputPath, { fraction: p.fraction, megapixels: p.inputMegapixels });
           progress();
