@@ -66,11 +66,13 @@ export const recipes: Recipe[] = [
     id: 'upscale-x4', task: 'upscale', scale: 4,
     options: { task: 'upscale', scale: 4, resolution: 'low-res', widths: srWidths },
     // Its L1 curve was flat after 130 epochs; the ablation's winners (MSE, larger crops later) then fine-tune it.
-    // Then it grows four residual blocks at full low-res resolution (identity at first): trained alone
-    // with the rest frozen (cheap steps: no gradient through the U-Net), then everything together.
+    // Then it grows residual blocks at full low-res resolution (identity at first), twice by four:
+    // each time trained alone with the rest frozen (cheap steps: no gradient through the U-Net), then everything together.
     loss: { kind: 'l1' }, stages: [{ epochs: 30, lr: 2e-3 }, { epochs: 100, lr: 1e-3 }, { epochs: 60, lr: 5e-4, loss: { kind: 'mse' }, cropPx: 256 },
       { epochs: 20, lr: 1e-3, loss: { kind: 'mse' }, cropPx: 256, grow: { headBlocks: 4 }, freeze: ['encoder', 'decoder'] },
-      { epochs: 55, lr: 4e-4, loss: { kind: 'mse' }, cropPx: 256 }],
+      { epochs: 55, lr: 4e-4, loss: { kind: 'mse' }, cropPx: 256 },
+      { epochs: 15, lr: 1e-3, loss: { kind: 'mse' }, cropPx: 256, grow: { headBlocks: 8 }, freeze: ['encoder', 'decoder'] },
+      { epochs: 40, lr: 3e-4, loss: { kind: 'mse' }, cropPx: 256 }],
     batchSize: 16, cropPx: 192,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
     notes: 'Fidelity (PSNR) default: L1 loss on 192-px crops, then MSE on 256-px crops; low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
