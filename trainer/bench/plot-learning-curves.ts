@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { ModelManifest, TrainingCurvePoint } from '../../common/model-manifest.ts';
+import type { ModelManifest, TrainedStage, TrainingCurvePoint } from '../../common/model-manifest.ts';
 import { writeFileAtomic } from '../atomic-write.ts';
 import type { EpochRecord } from '../fit/checkpoint.ts';
 import { recipes } from '../recipes/default-recipes.ts';
@@ -34,6 +34,17 @@ function fromHistory(h: EpochRecord[]): TrainingCurvePoint[] {
   }));
 }
 
+/** What a stage changes: its rate always; loss and crop size where they change; growth and freezing. */
+function stageLabel(s: TrainedStage, i: number, stages: TrainedStage[]): string {
+  const prev = stages[i - 1];
+  const parts = [`lr ${s.lr}`];
+  if (s.loss && s.loss !== prev?.loss) parts.push(s.loss);
+  if (s.cropPx && s.cropPx !== prev?.cropPx) parts.push(`${s.cropPx}-px crops`);
+  if (s.grow?.headBlocks) parts.push(`${s.grow.headBlocks} head blocks`);
+  if (s.freeze?.length) parts.push(`${s.freeze.join('+')} frozen`);
+  return parts.join(', ');
+}
+
 interface Panel { id: string; curve: TrainingCurvePoint[]; cropsPerEpoch: number; metric: 'psnrY' | 'psnrRgb'; stageLabels: string[] }
 const panels: Panel[] = [];
 for (const recipe of recipes) {
@@ -45,7 +56,7 @@ for (const recipe of recipes) {
   if (values['write-manifest']) entry.training.curve = curve;
   const cropsPerEpoch = (entry.training.steps / curve.length) * entry.training.batchSize;
   panels.push({ id: recipe.id, curve, cropsPerEpoch, metric: recipe.task === 'colorize' ? 'psnrRgb' : 'psnrY',
-    stageLabels: entry.training.stages.map((s) => `lr ${s.lr}${s.loss ? `, ${s.loss}` : ''}${s.cropPx ? `, ${s.cropPx}-px crops` : ''}`) });
+    stageLabels: entry.training.stages.map(stageLabel) });
 }
 if (values['write-manifest']) writeFileAtomic(manifestPath, [Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]);
 
@@ -69,7 +80,22 @@ function panelSvg(p: Panel): string {
   const yLo = Math.min(...pts.map((q) => q.y)), yHi = Math.max(...pts.map((q) => q.y));
   const span = Math.max(yHi - yLo, 0.2), y0 = yLo - span * 0.08, y1 = yHi + span * 0.08;
   const sx = (x: number) => pad.l + (x / xMax) * (w - pad.l - pad.r);
-  const sy = (y: number) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - pad.t - pad.b);
+  // Stage labels first: nearby ones go on lines below each other, kept inside the panel; the plot starts below them.
+  const labels: { x: number; lineX: number; row: number; text: string }[] = [];
+  const taken: [number, number][][] = [];
+  for (let i = 1; i < pts.length; i++) {
+    if (pts[i].stage === pts[i - 1].stage) continue;
+    const lineX = sx(pts[i - 1].x);
+    const text = `stage ${pts[i].stage + 1}, ${p.stageLabels[pts[i].stage]}`;
+    const width = text.length * 5.5;
+    const x = Math.max(pad.l, Math.min(lineX + 4, w - pad.r - width));
+    let row = taken.findIndex((r) => r.every(([a, b]) => x + width < a || x > b));
+    if (row < 0) row = taken.push([]) - 1;
+    taken[row].push([x, x + width]);
+    labels.push({ x, lineX, row, text });
+  }
+  const top = pad.t + taken.length * 12 + 4;
+  const sy = (y: number) => h - pad.b - ((y - y0) / (y1 - y0)) * (h - top - pad.b);
   const parts: string[] = [`<rect width="${w}" height="${h}" fill="white"/>`];
   for (let k = 0; k <= 4; k++) {
     const y = y0 + ((y1 - y0) * k) / 4;
@@ -77,10 +103,9 @@ function panelSvg(p: Panel): string {
     const x = (xMax * k) / 4;
     parts.push(`<text x="${sx(x)}" y="${h - pad.b + 16}" text-anchor="middle" font-size="11">${x.toFixed(x < 10 ? 1 : 0)}</text>`);
   }
-  for (let i = 1; i < pts.length; i++) {
-    if (pts[i].stage === pts[i - 1].stage) continue;
-    const x = sx(pts[i - 1].x);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${pad.t}" y2="${h - pad.b}" stroke="#999" stroke-dasharray="4 3"/>`, `<text x="${x + 4}" y="${pad.t + 12}" font-size="11" fill="#555">stage ${pts[i].stage + 1}, ${p.stageLabels[pts[i].stage]}</text>`);
+  for (const l of labels) {
+    parts.push(`<line x1="${l.lineX}" x2="${l.lineX}" y1="${pad.t + l.row * 12 + 2}" y2="${h - pad.b}" stroke="#999" stroke-dasharray="4 3"/>`,
+      `<text x="${l.x}" y="${pad.t + 10 + l.row * 12}" font-size="10" fill="#555">${escapeXml(l.text)}</text>`);
   }
   parts.push(`<polyline fill="none" stroke="#1f6fd1" stroke-width="2" points="${pts.map((q) => `${sx(q.x).toFixed(1)},${sy(q.y).toFixed(1)}`).join(' ')}"/>`);
   if (pts.length === 1) parts.push(`<circle cx="${sx(pts[0].x)}" cy="${sy(pts[0].y)}" r="3" fill="#1f6fd1"/>`);

@@ -34,8 +34,9 @@ export interface Recipe {
 
 // ×2: widths 16-32-64-128 (0.46 M parameters) upscale a 12 MP photo in 19–28 s on 2 cores; 24-48-96-192
 // (1.04 M) scored the same at 11 k crops (36.29 / 32.25) but runs at 0.30 MP/s (≈ 40 s), past the 30 s goal.
-// ×4 keeps 24-48-96-192 (no speed goal). L1 was chosen from the SR literature; the later equal-time
-// ablation (docs/ablation-x2.md) found MSE and progressive crops ahead at 6 minutes: the next rebuild's choice.
+// ×4 keeps 24-48-96-192 (no speed goal) and grows head blocks late (docs/models.md). L1 was chosen
+// from the SR literature; the later equal-time ablation (docs/ablation-x2.md) found MSE and
+// progressive crops ahead at 6 minutes: the next rebuild's choice.
 // No pretrained encoder: at 200 steps the ablation (docs/ablation-x2.md) found it cost PSNR.
 const srWidths = [24, 48, 96, 192];
 
@@ -75,7 +76,7 @@ export const recipes: Recipe[] = [
       { epochs: 40, lr: 3e-4, loss: { kind: 'mse' }, cropPx: 256 }],
     batchSize: 16, cropPx: 192,
     datasets: ['T91', 'BSDS200'], maxSidePx: 1024, seed: 1,
-    notes: 'Fidelity (PSNR) default: L1 loss on 192-px crops, then MSE on 256-px crops; low-res U-Net with a bicubic-initialised pixel-shuffle tail.',
+    notes: 'Fidelity (PSNR) default: L1 loss on 192-px crops, then MSE on 256-px crops; low-res U-Net with a bicubic-initialised pixel-shuffle tail, grown twice by four residual blocks at full low-res resolution.',
   },
 ];
 
