@@ -60,8 +60,6 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 test('forced WebGPU gives the CPU output within 1e-4 for every shipped model, tiled and untiled', { skip: noAdapter }, async (t) => {
   const manifest = JSON.parse(await readFile(join(defaultModelsDir, 'manifest.json'), 'utf8')) as ModelManifest;
   assert.ok(manifest.models.length > 0);
-  // 128×96: small enough for a software adapter, big enough that every model's smallest tiles make several.
-  const image = pattern(128, 96);
   for (const entry of manifest.models) {
     await t.test(entry.id, async (st) => {
       // One read for both sessions: a training run may rewrite the file meanwhile.
@@ -75,6 +73,8 @@ test('forced WebGPU gives the CPU output within 1e-4 for every shipped model, ti
         // The smallest tiles the model allows, rounded to 16 px: every U-Net level then has an even
         // size, and the software adapter compiles no extra shader variants (tens of seconds each).
         const tiledPx = Math.ceil((2 * tilePlanOptions(d, 4096).contextPx + d.sizeMultiplePx) / 16) * 16;
+        // Small enough for a software adapter, wide enough that those tiles make several.
+        const image = pattern(Math.max(128, tiledPx + 32), 96);
         for (const [label, tileSizePx] of [['untiled', 4096], [`tiled (${tiledPx} px)`, tiledPx]] as const) {
           const expectTiles = planTiles(image.widthPx, image.heightPx, tilePlanOptions(d, tileSizePx)).length;
           assert.ok(label === 'untiled' ? expectTiles === 1 : expectTiles > 1, `${label}: ${expectTiles} tiles`);
