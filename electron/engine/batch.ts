@@ -200,13 +200,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The journal of an output folder: read once, appended (and synced) as outputs finish. */
 interface JournalEntry {
   bytes: number;
   /** Made in Best quality (the self-ensemble). */
   best: boolean;
 }
 
+/** The journal of an output folder: read once, appended (and synced) as outputs finish. */
 class Journal {
   private handle?: Promise<FileHandle>;
   private last: Promise<unknown> = Promise.resolve();
