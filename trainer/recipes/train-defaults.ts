@@ -72,8 +72,16 @@ for (const recipe of chosen as Recipe[]) {
   let trainImages = 0;
   let firstPhase = 0;
   if (values['from-shipped']) {
-    ({ firstPhase, weights } = shippedPhases(recipe, phases, stages));
-    history.push(...shippedHistory(recipe));
+    try {
+      ({ firstPhase, weights } = shippedPhases(recipe, phases, stages));
+      history.push(...shippedHistory(recipe));
+    } catch (e) {
+      // One line, not a stack: the wasm backend's handler would print its whole source on an uncaught error.
+      store.close();
+      line.log(`--from-shipped: ${(e as Error).message}`);
+      process.exitCode = 2;
+      break;
+    }
     line.log(`${recipe.id}: phases 1–${firstPhase} taken from resources/models/${recipe.id}.onnx (${history.length} epochs)`);
   }
   for (const [k, phase] of phases.entries()) {
@@ -144,8 +152,11 @@ function readManifest(): ModelManifest {
  * checkpoint. So a recipe that appends a phase continues from what ships on a machine without the run folder.
  */
 function shippedPhases(recipe: Recipe, phases: RecipePhase[], stages: RecipeStage[]): { firstPhase: number; weights: Map<string, Float32Array> } {
-  const firstPhase = phasesDone(recipe.id, phases, stages, readManifest().models.find((m) => m.id === recipe.id)?.training?.stages ?? []);
-  const { spec, weights } = readOnnxWeights(readFileSync(join(modelsDir, `${recipe.id}.onnx`)));
+  const entry = readManifest().models.find((m) => m.id === recipe.id);
+  const firstPhase = phasesDone(recipe.id, phases, stages, entry?.training?.stages ?? []);
+  const bytes = readFileSync(join(modelsDir, `${recipe.id}.onnx`));
+  if (createHash('sha256').update(bytes).digest('hex') !== entry?.sha256) throw new Error(`resources/models/${recipe.id}.onnx: not the file its manifest entry describes (sha256 differs)`);
+  const { spec, weights } = readOnnxWeights(bytes);
   if (JSON.stringify(spec.options) !== JSON.stringify(phases[firstPhase - 1].options)) {
     throw new Error(`${recipe.id}: the shipped model's options ${JSON.stringify(spec.options)} are not its last phase's`);
   }
