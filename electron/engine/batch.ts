@@ -277,6 +277,7 @@ function foreignOutput(outputPath: string, st: Awaited<ReturnType<typeof lstat>>
 export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOptions = {}): Promise<BatchSummary> {
   const started = performance.now();
   const emit = o.onEvent ?? (() => {});
+  const best = o.selfEnsemble === true;
   const summary: BatchSummary = { total: plan.items.length + plan.refused.length, enhanced: 0, skipped: 0, failed: [], aborted: false, inputMegapixels: 0, seconds: 0 };
   if (plan.items.length > 0) await checkModelOutput(model);
   const fail = (inputPath: string, error: EnhanceError) => {
@@ -325,7 +326,7 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       }
     }
     if (existing) {
-      const why = foreignOutput(item.outputPath, existing, journal.entry(rel), o.selfEnsemble === true);
+      const why = foreignOutput(item.outputPath, existing, journal.entry(rel), best);
       if (why === undefined) {
         summary.skipped++;
         emit({ type: 'file-skipped', item });
@@ -347,7 +348,7 @@ export async function runBatch(model: EngineModel, plan: BatchPlan, o: BatchOpti
       const r = await enhanceImage(model, paths.input, paths.output, {
         ...o,
         format: item.format,
-        beforeRename: (bytes) => journal.record(rel, { bytes, best: o.selfEnsemble === true }),
+        beforeRename: (bytes) => journal.record(rel, { bytes, best }),
         onProgress: (p) => {
           inFlight.set(item.inputPath, { fraction: p.fraction, megapixels: p.inputMegapixels });
           progress();

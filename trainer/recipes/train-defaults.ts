@@ -73,8 +73,9 @@ for (const recipe of chosen as Recipe[]) {
   let firstPhase = 0;
   if (values['from-shipped']) {
     try {
-      ({ firstPhase, weights } = shippedPhases(recipe, phases, stages));
-      history.push(...shippedHistory(recipe));
+      const shipped = fromShipped(recipe, phases, stages);
+      ({ firstPhase, weights } = shipped);
+      history.push(...shipped.history);
     } catch (e) {
       // One line, not a stack: the wasm backend's handler would print its whole source on an uncaught error.
       store.close();
@@ -149,28 +150,25 @@ function readManifest(): ModelManifest {
 /**
  * --from-shipped: the phases the shipped model's manifest entry already lists are not retrained; the
  * next phase starts from the shipped ONNX's weights (read back by name), as it would from that phase's
- * checkpoint. So a recipe that appends a phase continues from what ships on a machine without the run folder.
+ * checkpoint, and the manifest's curve becomes the history, so steps, wall time and the curve carry on.
+ * So a recipe that appends a phase continues from what ships on a machine without the run folder.
  */
-function shippedPhases(recipe: Recipe, phases: RecipePhase[], stages: RecipeStage[]): { firstPhase: number; weights: Map<string, Float32Array> } {
+function fromShipped(recipe: Recipe, phases: RecipePhase[], stages: RecipeStage[]): { firstPhase: number; weights: Map<string, Float32Array>; history: EpochRecord[] } {
   const entry = readManifest().models.find((m) => m.id === recipe.id);
-  const firstPhase = phasesDone(recipe.id, phases, stages, entry?.training?.stages ?? []);
+  const training = entry?.training;
+  const firstPhase = phasesDone(recipe.id, phases, stages, training?.stages ?? []);
   const bytes = readFileSync(join(modelsDir, `${recipe.id}.onnx`));
   if (createHash('sha256').update(bytes).digest('hex') !== entry?.sha256) throw new Error(`resources/models/${recipe.id}.onnx: not the file its manifest entry describes (sha256 differs)`);
   const { spec, weights } = readOnnxWeights(bytes);
   if (JSON.stringify(spec.options) !== JSON.stringify(phases[firstPhase - 1].options)) {
     throw new Error(`${recipe.id}: the shipped model's options ${JSON.stringify(spec.options)} are not its last phase's`);
   }
-  return { firstPhase, weights };
-}
-
-/** The shipped model's per-epoch curve as training history, so steps, wall time and the curve carry on. */
-function shippedHistory(recipe: Recipe): EpochRecord[] {
-  const training = readManifest().models.find((m) => m.id === recipe.id)?.training;
   const curve = training?.curve ?? [];
   const epochs = training?.stages.reduce((a, s) => a + s.epochs, 0);
   if (curve.length !== epochs) throw new Error(`${recipe.id}: the manifest's curve has ${curve.length} epochs, its stages ${epochs}`);
-  return curve.map((c) => ({
+  const history = curve.map((c) => ({
     epoch: c.epoch, stage: c.stage, trainLoss: c.trainLoss, valLoss: c.validationLoss, seconds: c.seconds, imgPerSec: 0,
     metrics: Object.fromEntries(Object.entries({ psnrY: c.psnrY, psnrRgb: c.psnrRgb }).filter(([, v]) => v !== undefined)) as Record<string, number>,
   }));
+  return { firstPhase, weights, history };
 }
